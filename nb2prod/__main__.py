@@ -1,0 +1,5 @@
+"""Run nb2prod as ``python -m nb2prod``."""
+
+from nb2prod.cli import main
+
+main()

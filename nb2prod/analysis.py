@@ -1,0 +1,394 @@
+"""Analyse the code cells with libcst: what each top-level statement binds and reads.
+
+Cells that ship code (export, feature, predict) and test cells get the full scope
+analysis; the others only need the names they assign, which Python's own ``ast``
+finds far faster.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from enum import Enum
+
+import libcst as cst
+from libcst.metadata import GlobalScope, MetadataWrapper, PositionProvider, ScopeProvider
+
+from nb2prod.errors import Diagnostic, Location, error
+from nb2prod.magics import HARMLESS_CELL_MAGICS, mask
+from nb2prod.reading import Notebook
+from nb2prod.tagging import RoledCell
+from nb2prod.vocabulary import Role
+
+#: Names that only exist inside IPython; shipped code must not call them.
+IPYTHON_ONLY = frozenset({"get_ipython", "display"})
+
+
+class Kind(Enum):
+    """What a top-level statement is."""
+
+    IMPORT = "import"
+    FUNCTION = "function"
+    CLASS = "class"
+    ASSIGNMENT = "assignment"
+    COMPOUND = "compound"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class NameUse:
+    """A read of a global name."""
+
+    #: The name read.
+    name: str
+    #: 1-based line in the cell.
+    line: int
+    #: 1-based column.
+    column: int
+    #: The libcst node that reads it (a Name), for rewriting.
+    node: cst.CSTNode | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ImportBinding:
+    """One name bound by an import statement."""
+
+    #: The name the import binds in the notebook's namespace.
+    name: str
+    #: ``from MODULE import ...``; None for ``import a.b``.
+    module: str | None
+    #: What is imported: ``a.b`` in ``import a.b``, ``x`` in ``from m import x``.
+    imported: str
+    #: The ``as`` name, if any.
+    alias: str | None
+    #: The number of leading dots of a relative import.
+    level: int
+    #: 1-based line in the cell.
+    line: int
+
+    @property
+    def top_module(self) -> str:
+        """The top-level module this import needs installed."""
+        return (self.module or self.imported).split(".")[0]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A top-level statement of a cell."""
+
+    #: What it is.
+    kind: Kind
+    #: Global names it binds, in order.
+    binds: tuple[str, ...]
+    #: Global names it reads (not its own locals, parameters or builtins).
+    uses: tuple[NameUse, ...]
+    #: For an import statement, each name it binds.
+    imports: tuple[ImportBinding, ...]
+    #: Top-level modules imported anywhere inside it (function-local imports too).
+    modules: tuple[str, ...]
+    #: 1-based first and last line in the cell.
+    first_line: int
+    last_line: int
+    #: The docstring of a function or class.
+    docstring: str | None
+    #: The libcst node; None for cells analysed with ``ast`` only.
+    node: cst.BaseStatement | None = field(default=None, compare=False, repr=False)
+    #: Its source text, comments above it included.
+    code: str = ""
+    #: Comments at the top of the cell, before its first statement.
+    header: str = ""
+
+
+@dataclass(frozen=True)
+class CellAnalysis:
+    """The statements of one code cell."""
+
+    #: The cell and its role.
+    cell: RoledCell
+    #: Its top-level statements, in order (empty when it does not parse).
+    statements: tuple[Statement, ...]
+    #: Syntax errors and IPython syntax in cells that ship.
+    diagnostics: tuple[Diagnostic, ...]
+    #: The cell magic dropped from line 1, if any.
+    cell_magic: str | None
+    #: True when the source parsed.
+    parsed: bool
+
+
+def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
+    """Analyse one code cell: deeply if it ships code or is a test, else cheaply."""
+    deep = cell.role is not None and (cell.role.ships_code or cell.role is Role.TEST)
+    masked = mask(cell.source)
+    problems: list[Diagnostic] = []
+    here = _locator(notebook, cell)
+    if deep:
+        problems += _ipython_problems(cell, masked.cell_magic, masked.ipython_lines, here)
+    if problems:
+        return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
+    if not deep:
+        statements = _shallow(masked.source)
+        return CellAnalysis(
+            cell, statements or (), (), masked.cell_magic, parsed=statements is not None
+        )
+    try:
+        module = cst.parse_module(masked.source)
+    except cst.ParserSyntaxError as exc:
+        message = f"syntax error: {exc.message}"
+        problems.append(error(message, here(exc.raw_line, exc.raw_column + 1)))
+        return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
+    statements, found = _deep(module, here)
+    return CellAnalysis(cell, statements, tuple(found), masked.cell_magic, parsed=True)
+
+
+class _Here:
+    """Builds locations inside one cell."""
+
+    def __init__(self, notebook: Notebook, cell: RoledCell) -> None:
+        self.notebook = notebook
+        self.cell = cell
+        self.lines = cell.source.split("\n")
+
+    def __call__(self, line: int | None = None, column: int | None = None, width: int = 1) -> Location:
+        text = self.lines[line - 1] if line and 0 < line <= len(self.lines) else None
+        return Location(
+            self.notebook.path,
+            self.cell.cell.number,
+            self.cell.cell.id,
+            line,
+            column,
+            text,
+            width,
+        )
+
+
+def _locator(notebook: Notebook, cell: RoledCell) -> _Here:
+    return _Here(notebook, cell)
+
+
+def _ipython_problems(
+    cell: RoledCell, cell_magic: str | None, lines: tuple[object, ...], here: _Here
+) -> list[Diagnostic]:
+    from nb2prod.magics import IPythonLine
+
+    problems: list[Diagnostic] = []
+    if cell_magic is not None and cell_magic not in HARMLESS_CELL_MAGICS:
+        problems.append(
+            error(
+                f"cell magic %%{cell_magic} makes this cell something other than Python",
+                here(1, 1, len(cell_magic) + 2),
+                "move it to an untagged cell",
+            )
+        )
+    for item in lines:
+        assert isinstance(item, IPythonLine)
+        column = len(item.text) - len(item.text.lstrip()) + 1
+        problems.append(
+            error(
+                "IPython syntax cannot ship in a package",
+                here(item.line, column, len(item.text.strip())),
+                "move it to an untagged cell, or write plain Python",
+            )
+        )
+    return problems
+
+
+def _deep(module: cst.Module, here: _Here) -> tuple[tuple[Statement, ...], list[Diagnostic]]:
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    scopes = wrapper.resolve(ScopeProvider)
+    spans = [(positions[s].start.line, positions[s].end.line) for s in module.body]
+    binds: list[list[str]] = [[] for _ in module.body]
+    uses: list[list[NameUse]] = [[] for _ in module.body]
+    problems: list[Diagnostic] = []
+    global_scope = scopes[module]
+    assert isinstance(global_scope, GlobalScope)
+    for assignment in global_scope.assignments:
+        node = getattr(assignment, "node", None)
+        if node is None or node not in positions:
+            continue
+        index = _statement_at(spans, positions[node].start.line)
+        if index is not None and assignment.name not in binds[index]:
+            binds[index].append(assignment.name)
+    for scope in {s for s in scopes.values() if s is not None}:
+        for access in scope.accesses:
+            if any(not isinstance(r.scope, GlobalScope) for r in access.referents):
+                continue  # a local, a parameter, or a builtin
+            node = access.node
+            start = positions[node].start
+            index = _statement_at(spans, start.line)
+            if index is None:
+                continue
+            name = access.name if hasattr(access, "name") else getattr(node, "value", "")
+            use = NameUse(str(name), start.line, start.column + 1, node)
+            uses[index].append(use)
+            if use.name in IPYTHON_ONLY and not access.referents:
+                problems.append(
+                    error(
+                        f"{use.name}() exists only inside IPython and cannot ship",
+                        here(use.line, use.column, len(use.name)),
+                        "move this call to an untagged cell",
+                    )
+                )
+    statements = []
+    for index, node in enumerate(module.body):
+        header = ""
+        if index == 0:
+            header = "".join(module.code_for_node(line) for line in module.header)
+        code = header + module.code_for_node(node)
+        statements.append(
+            _statement(node, spans[index], binds[index], uses[index], code, header)
+        )
+    return tuple(statements), problems
+
+
+def _statement_at(spans: list[tuple[int, int]], line: int) -> int | None:
+    for index, (first, last) in enumerate(spans):
+        if first <= line <= last:
+            return index
+    return None
+
+
+def _statement(
+    node: cst.BaseStatement,
+    span: tuple[int, int],
+    binds: list[str],
+    uses: list[NameUse],
+    code: str,
+    header: str,
+) -> Statement:
+    imports = _imports(node, span[0])
+    kind = _kind(node, binds, imports)
+    if kind is Kind.IMPORT:
+        binds = [binding.name for binding in imports]
+    docstring = None
+    if isinstance(node, cst.FunctionDef | cst.ClassDef):
+        docstring = node.get_docstring()
+    collector = _ImportedModules()
+    node.visit(collector)
+    uses.sort(key=lambda use: (use.line, use.column))
+    return Statement(
+        kind=kind,
+        binds=tuple(binds),
+        uses=tuple(uses),
+        imports=imports,
+        modules=tuple(dict.fromkeys(collector.modules)),
+        first_line=span[0],
+        last_line=span[1],
+        docstring=docstring,
+        node=node,
+        code=code,
+        header=header,
+    )
+
+
+def _kind(node: cst.BaseStatement, binds: list[str], imports: tuple[ImportBinding, ...]) -> Kind:
+    if isinstance(node, cst.FunctionDef):
+        return Kind.FUNCTION
+    if isinstance(node, cst.ClassDef):
+        return Kind.CLASS
+    if isinstance(node, cst.SimpleStatementLine):
+        small = node.body
+        if imports and all(isinstance(s, cst.Import | cst.ImportFrom) for s in small):
+            return Kind.IMPORT
+        if binds:
+            return Kind.ASSIGNMENT
+        return Kind.OTHER
+    return Kind.COMPOUND if binds else Kind.OTHER
+
+
+def _imports(node: cst.BaseStatement, line: int) -> tuple[ImportBinding, ...]:
+    if not isinstance(node, cst.SimpleStatementLine):
+        return ()
+    found: list[ImportBinding] = []
+    for small in node.body:
+        if isinstance(small, cst.Import):
+            for alias in small.names:
+                dotted = _dotted(alias.name)
+                asname = _asname(alias)
+                bound = asname or dotted.split(".")[0]
+                found.append(ImportBinding(bound, None, dotted, asname, 0, line))
+        elif isinstance(small, cst.ImportFrom):
+            module = _dotted(small.module) if small.module is not None else ""
+            level = len(small.relative)
+            if isinstance(small.names, cst.ImportStar):
+                found.append(ImportBinding("*", module, "*", None, level, line))
+                continue
+            for alias in small.names:
+                name = _dotted(alias.name)
+                asname = _asname(alias)
+                found.append(ImportBinding(asname or name, module, name, asname, level, line))
+    return tuple(found)
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _asname(alias: cst.ImportAlias) -> str | None:
+    if alias.asname is None:
+        return None
+    target = alias.asname.name
+    return target.value if isinstance(target, cst.Name) else None
+
+
+class _ImportedModules(cst.CSTVisitor):
+    """Collects the top-level module of every absolute import in a subtree."""
+
+    def __init__(self) -> None:
+        self.modules: list[str] = []
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self.modules += [_dotted(alias.name).split(".")[0] for alias in node.names]
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if not node.relative and node.module is not None:
+            self.modules.append(_dotted(node.module).split(".")[0])
+
+
+def _shallow(source: str) -> tuple[Statement, ...] | None:
+    """The names each top-level statement binds, from ``ast``; None if it fails to parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    statements = []
+    for node in tree.body:
+        binds = tuple(dict.fromkeys(_ast_binds(node)))
+        literal = isinstance(node, ast.Assign | ast.AnnAssign)
+        statements.append(
+            Statement(
+                kind=Kind.ASSIGNMENT if literal else (Kind.COMPOUND if binds else Kind.OTHER),
+                binds=binds,
+                uses=(),
+                imports=(),
+                modules=(),
+                first_line=node.lineno,
+                last_line=node.end_lineno or node.lineno,
+                docstring=None,
+                code=ast.get_source_segment(source, node) or "",
+            )
+        )
+    return tuple(statements)
+
+
+def _ast_binds(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [node.name]
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
+    names: list[str] = []
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+            names.append(child.id)
+        elif isinstance(child, ast.NamedExpr) and isinstance(child.target, ast.Name):
+            names.append(child.target.id)
+            names += _ast_binds(child.value)
+        elif not isinstance(
+            child, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+        ):
+            names += _ast_binds(child)
+    return names

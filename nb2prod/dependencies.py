@@ -1,0 +1,63 @@
+"""Distributions the generated package depends on, found from its imports."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A distribution the package needs at run time or in its tests."""
+
+    #: The distribution's name on PyPI (``scikit-learn``).
+    distribution: str
+    #: The version that ran the notebook, or None when it is not installed here.
+    version: str | None
+    #: The import names that need it (``sklearn``).
+    modules: tuple[str, ...]
+
+    @property
+    def requirement(self) -> str:
+        """The line for pyproject's dependency list."""
+        return f"{self.distribution}>={self.version}" if self.version else self.distribution
+
+
+def resolve(
+    modules: Iterable[str], locked: Mapping[str, str], package: str
+) -> tuple[list[Dependency], list[str]]:
+    """Dependencies for the top-level ``modules``, and the modules nobody provides.
+
+    Versions already recorded in the package's lock file win over the ones
+    installed here, so that ``check`` gives the same answer on every machine.
+    """
+    by_distribution: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    for module in sorted(set(modules)):
+        if module in ("__future__", package) or module in sys.stdlib_module_names:
+            continue
+        owners = _distributions().get(module)
+        if not owners:
+            unknown.append(module)
+            continue
+        by_distribution.setdefault(owners[0], []).append(module)
+    found = [
+        Dependency(dist, locked.get(dist) or _installed_version(dist), tuple(mods))
+        for dist, mods in sorted(by_distribution.items(), key=lambda item: item[0].lower())
+    ]
+    return found, unknown
+
+
+@cache
+def _distributions() -> Mapping[str, list[str]]:
+    return packages_distributions()
+
+
+def _installed_version(distribution: str) -> str | None:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None

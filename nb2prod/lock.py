@@ -1,0 +1,67 @@
+"""``nb2prod.lock``: the provenance of a generated package."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nb2prod.errors import Nb2ProdError
+
+LOCK_NAME = "nb2prod.lock"
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Lock:
+    """What generated a package, and the hash of each file it wrote."""
+
+    #: The nb2prod version that wrote it.
+    nb2prod_version: str
+    #: The notebook, relative to the package folder.
+    notebook: str
+    #: The notebook's source hash (cells, tags, sources; not outputs).
+    notebook_hash: str
+    #: SHA-256 of every generated file, by path relative to the package folder.
+    files: dict[str, str] = field(default_factory=dict)
+    #: Versions of the distributions the package depends on.
+    dependencies: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The lock file's content: stable JSON."""
+        data = {
+            "format": _FORMAT,
+            "nb2prod_version": self.nb2prod_version,
+            "notebook": self.notebook,
+            "notebook_hash": self.notebook_hash,
+            "dependencies": dict(sorted(self.dependencies.items())),
+            "files": dict(sorted(self.files.items())),
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def sha256(text: str | bytes) -> str:
+    """Hex SHA-256 of text (UTF-8) or bytes."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_lock(folder: Path) -> Lock | None:
+    """The lock of the package in ``folder``, or None when there is none."""
+    path = folder / LOCK_NAME
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        return Lock(
+            nb2prod_version=str(data["nb2prod_version"]),
+            notebook=str(data["notebook"]),
+            notebook_hash=str(data["notebook_hash"]),
+            files={str(k): str(v) for k, v in data["files"].items()},
+            dependencies={str(k): str(v) for k, v in data.get("dependencies", {}).items()},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise Nb2ProdError(
+            f"{path}: the lock file is damaged; delete it and convert with --force"
+        ) from None

@@ -1,0 +1,167 @@
+"""Read a notebook file into plain frozen values (nbformat does the parsing)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from nb2prod.errors import NotebookError
+
+#: Refuse notebooks larger than this unless the caller raises the limit.
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a notebook, as nb2prod needs it."""
+
+    #: 1-based position among all cells (the number errors show).
+    number: int
+    #: nbformat cell id, or None for notebooks older than nbformat 4.5.
+    id: str | None
+    #: ``code``, ``markdown`` or ``raw``.
+    kind: str
+    #: The source text, with ``\n`` line endings.
+    source: str
+    #: Tags from ``metadata.tags``, in the order the notebook lists them.
+    tags: tuple[str, ...]
+    #: The execution count the notebook was saved with, if any.
+    execution_count: int | None
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """A notebook file, read and upgraded to nbformat 4."""
+
+    #: The path the user gave.
+    path: Path
+    #: All cells, in order.
+    cells: tuple[Cell, ...]
+    #: SHA-256 of what generation depends on: cell kinds, ids, tags and sources
+    #: (not outputs or execution counts, so clearing outputs changes nothing).
+    source_hash: str
+
+
+def read_notebook(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Notebook:
+    """Read ``path`` as a Python notebook of any nbformat 4.x or 3 version."""
+    raw = _load_json(path, max_bytes)
+    node = _to_nbformat4(path, raw)
+    _check_language(path, node)
+    # Ids come from the file itself: nbformat invents random ids for older
+    # notebooks, and generation must not depend on chance.
+    ids = _raw_ids(raw, len(node.cells))
+    cells = tuple(
+        _cell(number, cell, cell_id)
+        for number, (cell, cell_id) in enumerate(zip(node.cells, ids, strict=True), 1)
+    )
+    if not cells:
+        raise NotebookError(path, "the notebook has no cells")
+    return Notebook(path=path, cells=cells, source_hash=_source_hash(cells))
+
+
+def _load_json(path: Path, max_bytes: int) -> dict[str, Any]:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise NotebookError(
+                path,
+                f"the file is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit",
+                "clear the notebook's outputs, or raise the limit with --max-size",
+            )
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise NotebookError(path, "no such file") from None
+    except IsADirectoryError:
+        raise NotebookError(path, "is a directory, not a notebook file") from None
+    except UnicodeDecodeError as exc:
+        raise NotebookError(path, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise NotebookError(path, f"cannot be read: {exc.strerror}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(
+            path, f"is not valid JSON: {exc.msg} at line {exc.lineno}, col {exc.colno}"
+        ) from None
+    if not isinstance(raw, dict) or "nbformat" not in raw:
+        raise NotebookError(path, "is JSON but not a Jupyter notebook (no 'nbformat' field)")
+    return raw
+
+
+def _to_nbformat4(path: Path, raw: dict[str, Any]) -> Any:
+    major = raw.get("nbformat")
+    if major not in (3, 4):
+        raise NotebookError(path, f"uses nbformat {major!r}; nb2prod reads versions 3 and 4")
+    try:
+        with warnings.catch_warnings():
+            # Missing cell ids and similar are fixed by the upgrade; not the user's concern.
+            warnings.simplefilter("ignore")
+            node = nbformat.reads(json.dumps(raw), as_version=4)
+    except Exception as exc:  # nbformat raises many types for malformed notebooks
+        raise NotebookError(path, f"is not a valid notebook: {_first_line(exc)}") from None
+    cells = node.get("cells")
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise NotebookError(path, "is not a valid notebook: 'cells' is not a list of cells")
+    return node
+
+
+def _check_language(path: Path, node: Any) -> None:
+    metadata = node.get("metadata") or {}
+    kernelspec = metadata.get("kernelspec") or {}
+    info = metadata.get("language_info") or {}
+    language = kernelspec.get("language") or info.get("name") or "python"
+    if str(language).lower() != "python":
+        name = kernelspec.get("display_name") or kernelspec.get("name") or language
+        raise NotebookError(
+            path,
+            f"uses a {language} kernel ({name}); nb2prod converts Python notebooks only",
+        )
+
+
+def _raw_ids(raw: dict[str, Any], count: int) -> list[str | None]:
+    cells = raw.get("cells")
+    if raw.get("nbformat") != 4 or not isinstance(cells, list) or len(cells) != count:
+        return [None] * count
+    return [
+        c.get("id") if isinstance(c, dict) and isinstance(c.get("id"), str) else None
+        for c in cells
+    ]
+
+
+def _cell(number: int, node: Any, cell_id: str | None) -> Cell:
+    source = node.get("source", "")
+    if isinstance(source, list):
+        source = "".join(source)
+    metadata = node.get("metadata") or {}
+    tags = metadata.get("tags") or []
+    if not isinstance(tags, list):
+        tags = []
+    count = node.get("execution_count")
+    return Cell(
+        number=number,
+        id=cell_id,
+        kind=str(node.get("cell_type", "")),
+        source=str(source).replace("\r\n", "\n").replace("\r", "\n"),
+        tags=tuple(str(tag) for tag in tags),
+        execution_count=count if isinstance(count, int) else None,
+    )
+
+
+def _source_hash(cells: tuple[Cell, ...]) -> str:
+    digest = hashlib.sha256()
+    for cell in cells:
+        record = [cell.kind, cell.id, list(cell.tags), cell.source]
+        digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

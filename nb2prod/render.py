@@ -1,0 +1,229 @@
+"""Render a PackagePlan into the package's files with the Jinja templates."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import jinja2
+
+from nb2prod import __version__
+from nb2prod.analysis import ImportBinding
+from nb2prod.dependencies import Dependency
+from nb2prod.naming import distribution_name
+from nb2prod.plan import Block, ModulePlan, PackagePlan, TestPlan
+from nb2prod.resources import data_dir
+from nb2prod.rewrite import ARTIFACTS, statement_code, test_function
+
+#: Module docstrings, by module name.
+MODULE_DOCS = {
+    "common": "Shared code of {package}: the notebook's nb2prod:export cells.",
+    "features": "Feature functions of {package}: the notebook's nb2prod:feature cells.",
+    "predict": "The prediction entrypoint of {package}: the notebook's nb2prod:predict cell.",
+}
+
+
+@dataclass(frozen=True)
+class RenderInput:
+    """What rendering needs besides the plan."""
+
+    #: The plan.
+    plan: PackagePlan
+    #: Run-time dependencies.
+    dependencies: tuple[Dependency, ...]
+    #: Dependencies only the tests need (pytest included).
+    test_dependencies: tuple[Dependency, ...]
+    #: How to write the notebook in commands (relative to the package folder's parent).
+    notebook_ref: str
+
+
+def render(data: RenderInput) -> dict[str, str]:
+    """Every generated file, by its path relative to the package folder."""
+    plan = data.plan
+    env = _environment()
+    src = f"src/{plan.package}"
+    common = {
+        "package": plan.package,
+        "distribution": distribution_name(plan.package),
+        "notebook": plan.notebook.path.name,
+        "notebook_ref": data.notebook_ref,
+        "nb2prod_version": __version__,
+    }
+    files: dict[str, str] = {}
+    for module in plan.modules:
+        files[f"{src}/{module.name}.py"] = env.get_template("module.py.j2").render(
+            common,
+            docstring=MODULE_DOCS[module.name].format(package=plan.package),
+            imports=import_lines(module.imports),
+            local_imports=_local_imports(module),
+            blocks=[_block(block, module) for block in module.blocks],
+        )
+    files[f"{src}/__init__.py"] = env.get_template("__init__.py.j2").render(
+        common, public=plan.public, predict=plan.predict
+    )
+    files[f"{src}/py.typed"] = ""
+    if plan.config:
+        files[f"{src}/config.py"] = env.get_template("config.py.j2").render(
+            common,
+            cell=_cell_label(plan.config[0].cell.cell.cell.number, plan.config[0].cell.cell.cell.id),
+            constants=[(c.name, _literal_type(c.literal), c.literal) for c in plan.config],
+        )
+    if plan.artifacts:
+        files[f"{src}/{ARTIFACTS}/__init__.py"] = env.get_template("artifacts.py.j2").render(
+            common, names=[name for name, _ in plan.artifacts]
+        )
+    if plan.tests:
+        files.update(_tests(env, common, plan))
+    files["pyproject.toml"] = env.get_template("pyproject.toml.j2").render(
+        common,
+        python=f"{sys.version_info.major}.{sys.version_info.minor}",
+        dependencies=[d.requirement for d in data.dependencies],
+        test_dependencies=[d.requirement for d in data.test_dependencies],
+    )
+    files["README.md"] = env.get_template("README.md.j2").render(
+        common, plan=plan, artifacts=[name for name, _ in plan.artifacts]
+    )
+    return files
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(data_dir("templates") / "package"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # noqa: S701 - we generate Python and Markdown, not HTML
+    )
+
+
+def import_lines(bindings: Iterable[ImportBinding]) -> list[list[str]]:
+    """Import statements grouped (future, standard library, third party) and sorted."""
+    plain: dict[str, set[str]] = {"future": set(), "stdlib": set(), "third": set()}
+    froms: dict[str, dict[str, set[str]]] = {"future": {}, "stdlib": {}, "third": {}}
+    for binding in bindings:
+        group = _group(binding.top_module)
+        if binding.module is None:
+            text = binding.imported + (f" as {binding.alias}" if binding.alias else "")
+            plain[group].add(text)
+        else:
+            text = binding.imported + (f" as {binding.alias}" if binding.alias else "")
+            froms[group].setdefault(binding.module, set()).add(text)
+    groups = []
+    for group in ("future", "stdlib", "third"):
+        lines = [f"import {text}" for text in sorted(plain[group], key=_sort_key)]
+        lines += [
+            f"from {module} import {', '.join(sorted(names, key=_sort_key))}"
+            for module, names in sorted(froms[group].items(), key=lambda i: _sort_key(i[0]))
+        ]
+        if lines:
+            groups.append(lines)
+    return groups
+
+
+def _sort_key(text: str) -> tuple[str, str]:
+    return (text.lower(), text)
+
+
+def _group(module: str) -> str:
+    if module == "__future__":
+        return "future"
+    return "stdlib" if module in sys.stdlib_module_names else "third"
+
+
+def _local_imports(module: ModulePlan) -> list[str]:
+    lines = [f"from . import {ARTIFACTS}"] if module.artifact_uses else []
+    by_module: dict[str, list[str]] = {}
+    for owner, name in module.internal:
+        by_module.setdefault(owner, []).append(name)
+    lines += [
+        f"from .{owner} import {', '.join(sorted(names, key=_sort_key))}"
+        for owner, names in sorted(by_module.items())
+    ]
+    return lines
+
+
+def _block(block: Block, module: ModulePlan) -> Mapping[str, object]:
+    cell = block.cell.cell.cell
+    code = "".join(statement_code(s, module.artifact_uses) for s in block.statements)
+    return {
+        "label": _cell_label(cell.number, cell.id),
+        "markdown": _comment(block.markdown),
+        "code": code.strip("\n"),
+    }
+
+
+def _cell_label(number: int, cell_id: str | None) -> str:
+    return f"cell {number}" + (f" [id {cell_id}]" if cell_id else "")
+
+
+def _comment(markdown: str) -> list[str]:
+    return [f"# {line}".rstrip() for line in markdown.splitlines()]
+
+
+def _literal_type(literal: str) -> str:
+    return _type_of(ast.literal_eval(literal))
+
+
+def _type_of(value: object) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, list | set | frozenset):
+        items = sorted({_type_of(item) for item in value})
+        inner = " | ".join(items) if items else "object"
+        return f"{type(value).__name__}[{inner}]"
+    if isinstance(value, tuple):
+        return f"tuple[{', '.join(_type_of(item) for item in value)}]" if value else "tuple[()]"
+    if isinstance(value, dict):
+        keys = " | ".join(sorted({_type_of(k) for k in value})) or "object"
+        values = " | ".join(sorted({_type_of(v) for v in value.values()})) or "object"
+        return f"dict[{keys}, {values}]"
+    return type(value).__name__
+
+
+def _tests(env: jinja2.Environment, common: Mapping[str, str], plan: PackagePlan) -> dict[str, str]:
+    files: dict[str, str] = {}
+    needs_fixtures = any(test.fixtures for test in plan.tests)
+    bindings = [binding for test in plan.tests for binding in test.imports]
+    if needs_fixtures:  # for the annotation of the notebook_data fixture
+        bindings += [
+            ImportBinding("Callable", "collections.abc", "Callable", None, 0, 0),
+            ImportBinding("Any", "typing", "Any", None, 0, 0),
+        ]
+    files["tests/test_notebook_cells.py"] = env.get_template("test_cells.py.j2").render(
+        common,
+        imports=import_lines(bindings),
+        package_imports=_package_imports(plan),
+        needs_fixtures=needs_fixtures,
+        tests=[_test(test) for test in plan.tests],
+    )
+    if needs_fixtures:
+        files["tests/conftest.py"] = env.get_template("conftest.py.j2").render(common)
+    return files
+
+
+def _package_imports(plan: PackagePlan) -> list[str]:
+    public = {function.name for function in plan.public}
+    by_module: dict[str, set[str]] = {}
+    for test in plan.tests:
+        for owner, name in test.package_imports:
+            module = plan.package if name in public else f"{plan.package}.{owner}"
+            by_module.setdefault(module, set()).add(name)
+        if test.artifact_uses:
+            by_module.setdefault(plan.package, set()).add(ARTIFACTS)
+    return [
+        f"from {module} import {', '.join(sorted(names, key=_sort_key))}"
+        for module, names in sorted(by_module.items())
+    ]
+
+
+def _test(test: TestPlan) -> Mapping[str, object]:
+    cell = test.cell.cell.cell
+    code = test_function(test.name, test.statements, test.fixtures, test.artifact_uses)
+    return {
+        "label": _cell_label(cell.number, cell.id),
+        "markdown": _comment(test.markdown),
+        "code": code.strip("\n"),
+    }

@@ -1,0 +1,69 @@
+"""libcst rewrites of shipped statements: artifact reads, and test bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+
+from nb2prod.analysis import NameUse, Statement
+
+#: The module name shipped code reads artifacts through (``artifacts.model``).
+ARTIFACTS = "artifacts"
+
+
+class _QualifyArtifacts(cst.CSTTransformer):
+    """Turns reads of artifact names into ``artifacts.<name>`` attribute reads."""
+
+    def __init__(self, nodes: Sequence[cst.CSTNode]) -> None:
+        self.targets = {id(node) for node in nodes}
+
+    def leave_Name(
+        self, original_node: cst.Name, updated_node: cst.Name
+    ) -> cst.BaseExpression:
+        if id(original_node) not in self.targets:
+            return updated_node
+        return cst.Attribute(value=cst.Name(ARTIFACTS), attr=cst.Name(updated_node.value))
+
+
+def statement_code(statement: Statement, artifact_uses: Sequence[NameUse]) -> str:
+    """The statement's source, with artifact reads qualified."""
+    node = statement.node
+    nodes = [use.node for use in artifact_uses if use.node is not None]
+    if node is None or not nodes or not _contains(statement, artifact_uses):
+        return statement.code
+    return statement.header + _code_of(node.visit(_QualifyArtifacts(nodes)))
+
+
+def test_function(
+    name: str,
+    statements: Sequence[Statement],
+    fixtures: Sequence[str],
+    artifact_uses: Sequence[NameUse],
+) -> str:
+    """A pytest function whose body is the test cell's statements."""
+    nodes = [use.node for use in artifact_uses if use.node is not None]
+    transformer = _QualifyArtifacts(nodes)
+    body: list[cst.BaseStatement] = [
+        cst.parse_statement(f'{fixture} = notebook_data("{fixture}")\n') for fixture in fixtures
+    ]
+    for statement in statements:
+        if statement.node is not None:
+            rewritten = statement.node.visit(transformer)
+            assert isinstance(rewritten, cst.BaseStatement)
+            body.append(rewritten)
+    if not body:
+        body.append(cst.SimpleStatementLine([cst.Pass()]))
+    params = "notebook_data: Callable[[str], Any]" if fixtures else ""
+    stub = cst.parse_statement(f"def {name}({params}) -> None:\n    pass\n")
+    assert isinstance(stub, cst.FunctionDef)
+    function = stub.with_changes(body=cst.IndentedBlock(body=body))
+    return _code_of(function)
+
+
+def _contains(statement: Statement, uses: Sequence[NameUse]) -> bool:
+    return any(use in statement.uses for use in uses)
+
+
+def _code_of(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
