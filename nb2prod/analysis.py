@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 import libcst as cst
-from libcst.metadata import GlobalScope, MetadataWrapper, PositionProvider, ScopeProvider
+from libcst.metadata import (
+    GlobalScope,
+    MetadataWrapper,
+    PositionProvider,
+    ScopeProvider,
+)
 
 from nb2prod.errors import Diagnostic, Location, error
 from nb2prod.magics import HARMLESS_CELL_MAGICS, mask
@@ -122,7 +127,9 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     problems: list[Diagnostic] = []
     here = _locator(notebook, cell)
     if deep:
-        problems += _ipython_problems(cell, masked.cell_magic, masked.ipython_lines, here)
+        problems += _ipython_problems(
+            cell, masked.cell_magic, masked.ipython_lines, here
+        )
     if problems:
         return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
     if not deep:
@@ -148,7 +155,9 @@ class _Here:
         self.cell = cell
         self.lines = cell.source.split("\n")
 
-    def __call__(self, line: int | None = None, column: int | None = None, width: int = 1) -> Location:
+    def __call__(
+        self, line: int | None = None, column: int | None = None, width: int = 1
+    ) -> Location:
         text = self.lines[line - 1] if line and 0 < line <= len(self.lines) else None
         return Location(
             self.notebook.path,
@@ -192,7 +201,9 @@ def _ipython_problems(
     return problems
 
 
-def _deep(module: cst.Module, here: _Here) -> tuple[tuple[Statement, ...], list[Diagnostic]]:
+def _deep(
+    module: cst.Module, here: _Here
+) -> tuple[tuple[Statement, ...], list[Diagnostic]]:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     scopes = wrapper.resolve(ScopeProvider)
@@ -218,7 +229,9 @@ def _deep(module: cst.Module, here: _Here) -> tuple[tuple[Statement, ...], list[
             index = _statement_at(spans, start.line)
             if index is None:
                 continue
-            name = access.name if hasattr(access, "name") else getattr(node, "value", "")
+            name = (
+                access.name if hasattr(access, "name") else getattr(node, "value", "")
+            )
             use = NameUse(str(name), start.line, start.column + 1, node)
             uses[index].append(use)
             if use.name in IPYTHON_ONLY and not access.referents:
@@ -281,7 +294,9 @@ def _statement(
     )
 
 
-def _kind(node: cst.BaseStatement, binds: list[str], imports: tuple[ImportBinding, ...]) -> Kind:
+def _kind(
+    node: cst.BaseStatement, binds: list[str], imports: tuple[ImportBinding, ...]
+) -> Kind:
     if isinstance(node, cst.FunctionDef):
         return Kind.FUNCTION
     if isinstance(node, cst.ClassDef):
@@ -316,7 +331,9 @@ def _imports(node: cst.BaseStatement, line: int) -> tuple[ImportBinding, ...]:
             for alias in small.names:
                 name = _dotted(alias.name)
                 asname = _asname(alias)
-                found.append(ImportBinding(asname or name, module, name, asname, level, line))
+                found.append(
+                    ImportBinding(asname or name, module, name, asname, level, line)
+                )
     return tuple(found)
 
 
@@ -361,7 +378,11 @@ def _shallow(source: str) -> tuple[Statement, ...] | None:
         literal = isinstance(node, ast.Assign | ast.AnnAssign)
         statements.append(
             Statement(
-                kind=Kind.ASSIGNMENT if literal else (Kind.COMPOUND if binds else Kind.OTHER),
+                kind=(
+                    Kind.ASSIGNMENT
+                    if literal
+                    else (Kind.COMPOUND if binds else Kind.OTHER)
+                ),
                 binds=binds,
                 uses=(),
                 imports=(),
@@ -388,7 +409,8 @@ def _ast_binds(node: ast.AST) -> list[str]:
             names.append(child.target.id)
             names += _ast_binds(child.value)
         elif not isinstance(
-            child, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
+            child,
+            ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp,
         ):
             names += _ast_binds(child)
     return names

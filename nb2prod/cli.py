@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -29,13 +29,22 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _state = {"debug": False}
 
-NotebookArg = Annotated[Path, typer.Argument(help="The notebook (.ipynb).", show_default=False)]
+NotebookArg = Annotated[
+    Path, typer.Argument(help="The notebook (.ipynb).", show_default=False)
+]
 OutOption = Annotated[
     Path | None,
-    typer.Option("--out", "-o", help="Folder to put the package folder in [default: the notebook's folder]."),
+    typer.Option(
+        "--out",
+        "-o",
+        help="Folder to put the package folder in [default: the notebook's folder].",
+    ),
 ]
 NameOption = Annotated[
-    str | None, typer.Option("--name", help="Package name [default: from the notebook's file name].")
+    str | None,
+    typer.Option(
+        "--name", help="Package name [default: from the notebook's file name]."
+    ),
 ]
 
 
@@ -47,9 +56,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of errors.")
+    ] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     """Turn a tagged Jupyter notebook into a typed, tested, servable package.
@@ -87,10 +101,14 @@ def convert(
     out_dir: OutOption = None,
     name: NameOption = None,
     no_execute: Annotated[
-        bool, typer.Option("--no-execute", help="Write the package without running the notebook.")
+        bool,
+        typer.Option(
+            "--no-execute", help="Write the package without running the notebook."
+        ),
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite generated files you edited since.")
+        bool,
+        typer.Option("--force", help="Overwrite generated files you edited since."),
     ] = False,
 ) -> None:
     """Write the package generated from NOTEBOOK's tagged cells.
@@ -103,14 +121,18 @@ def convert(
                 "running the notebook to save artifacts and prove equivalence is not "
                 f"available in nb2prod {__version__} yet; pass --no-execute"
             )
-        generated, written = pipeline.convert_static(Options(notebook, out_dir, name, force))
+        generated, written = pipeline.convert_static(
+            Options(notebook, out_dir, name, force)
+        )
         report.warnings(err, generated.warnings)
         report.written(out, written)
 
 
 @app.command()
 def check(
-    notebooks: Annotated[list[Path], typer.Argument(help="Notebooks to check.", show_default=False)],
+    notebooks: Annotated[
+        list[Path], typer.Argument(help="Notebooks to check.", show_default=False)
+    ],
     out_dir: OutOption = None,
     name: NameOption = None,
 ) -> None:
@@ -132,16 +154,22 @@ def check(
                 continue
             if stale:
                 failed = True
-                command = f"nb2prod convert {notebook}" + (f" --out {out_dir}" if out_dir else "")
+                command = f"nb2prod convert {notebook}" + (
+                    f" --out {out_dir}" if out_dir else ""
+                )
                 report.stale(out, str(generated.folder), stale, command)
             else:
-                out.print(f"{escape(str(generated.folder))}: up to date with {escape(notebook.name)}")
+                out.print(
+                    f"{escape(str(generated.folder))}: up to date with {escape(notebook.name)}"
+                )
     if failed:
         raise typer.Exit(1)
 
 
 @app.command()
-def diff(notebook: NotebookArg, out_dir: OutOption = None, name: NameOption = None) -> None:
+def diff(
+    notebook: NotebookArg, out_dir: OutOption = None, name: NameOption = None
+) -> None:
     """Show what `convert` would change, as a unified diff; write nothing.
 
     Exits 1 when there are changes, 0 when the package is up to date.
@@ -159,7 +187,10 @@ def diff(notebook: NotebookArg, out_dir: OutOption = None, name: NameOption = No
 @app.command()
 def tags(
     notebook: Annotated[
-        Path | None, typer.Argument(help="A notebook whose tagged cells to show.", show_default=False)
+        Path | None,
+        typer.Argument(
+            help="A notebook whose tagged cells to show.", show_default=False
+        ),
     ] = None,
 ) -> None:
     """List the tag vocabulary, or NOTEBOOK's tagged cells and what each ships.
@@ -180,6 +211,3 @@ def tags(
 def main() -> None:
     """Entry point of the console script."""
     app()
-
-
-

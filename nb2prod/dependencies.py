@@ -23,7 +23,11 @@ class Dependency:
     @property
     def requirement(self) -> str:
         """The line for pyproject's dependency list."""
-        return f"{self.distribution}>={self.version}" if self.version else self.distribution
+        return (
+            f"{self.distribution}>={self.version}"
+            if self.version
+            else self.distribution
+        )
 
 
 def resolve(
@@ -46,7 +50,9 @@ def resolve(
         by_distribution.setdefault(owners[0], []).append(module)
     found = [
         Dependency(dist, locked.get(dist) or _installed_version(dist), tuple(mods))
-        for dist, mods in sorted(by_distribution.items(), key=lambda item: item[0].lower())
+        for dist, mods in sorted(
+            by_distribution.items(), key=lambda item: item[0].lower()
+        )
     ]
     return found, unknown
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ast
 
 import black
+import black.mode
+import black.parsing
 
 from nb2prod.errors import Nb2ProdError
 
-_MODE = black.Mode(target_versions={black.TargetVersion.PY311})
+_MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311})
 
 
 class GeneratedCodeError(Nb2ProdError):
@@ -17,18 +19,24 @@ class GeneratedCodeError(Nb2ProdError):
 
 def format_files(files: dict[str, str]) -> dict[str, str]:
     """The same files with every ``.py`` one black-formatted and parse-checked."""
-    return {path: format_source(path, text) if path.endswith(".py") else text
-            for path, text in files.items()}
+    return {
+        path: format_source(path, text) if path.endswith(".py") else text
+        for path, text in files.items()
+    }
 
 
 def format_source(path: str, text: str) -> str:
     """Black-format one generated module."""
     try:
         formatted = black.format_str(text, mode=_MODE)
-    except black.InvalidInput as exc:
-        raise GeneratedCodeError(f"nb2prod generated invalid Python in {path}: {exc}") from None
+    except black.parsing.InvalidInput as exc:
+        raise GeneratedCodeError(
+            f"nb2prod generated invalid Python in {path}: {exc}"
+        ) from None
     try:
         ast.parse(formatted)
     except SyntaxError as exc:
-        raise GeneratedCodeError(f"nb2prod generated invalid Python in {path}: {exc}") from None
+        raise GeneratedCodeError(
+            f"nb2prod generated invalid Python in {path}: {exc}"
+        ) from None
     return formatted

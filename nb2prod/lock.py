@@ -59,7 +59,9 @@ def read_lock(folder: Path) -> Lock | None:
             notebook=str(data["notebook"]),
             notebook_hash=str(data["notebook_hash"]),
             files={str(k): str(v) for k, v in data["files"].items()},
-            dependencies={str(k): str(v) for k, v in data.get("dependencies", {}).items()},
+            dependencies={
+                str(k): str(v) for k, v in data.get("dependencies", {}).items()
+            },
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         raise Nb2ProdError(

@@ -59,7 +59,7 @@ def _transform(source: str, cell_magic: str | None) -> MaskedCell:
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
-        transformed = TransformerManager().transform_cell(source)
+        transformed = TransformerManager().transform_cell(source)  # type: ignore[no-untyped-call]
     except Exception:  # IPython gives up on some broken input; let libcst report it
         return MaskedCell(source, cell_magic, ())
     before = source.split("\n")

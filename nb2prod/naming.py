@@ -50,7 +50,9 @@ def _refuse_shadowing(name: str, notebook: Path) -> None:
     else:
         owners = packages_distributions().get(name, [])
         # Re-converting after `pip install` of the generated package is fine.
-        foreign = [d for d in owners if d.lower().replace("_", "-") != distribution_name(name)]
+        foreign = [
+            d for d in owners if d.lower().replace("_", "-") != distribution_name(name)
+        ]
         if not foreign:
             return
         owner = f"the installed distribution {foreign[0]}"

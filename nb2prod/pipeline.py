@@ -93,23 +93,33 @@ def generate(options: Options) -> Generated:
     tests, unknown_tests = resolve(_test_modules(plan), locked, package)
     tests = [d for d in tests if d not in runtime]
     files = format_files(
-        render(RenderInput(plan, tuple(runtime), tuple(tests), _notebook_ref(options, folder)))
+        render(
+            RenderInput(
+                plan, tuple(runtime), tuple(tests), _notebook_ref(options, folder)
+            )
+        )
     )
     lock = Lock(
         nb2prod_version=__version__,
         notebook=Path(os.path.relpath(options.notebook, folder)).as_posix(),
         notebook_hash=notebook.source_hash,
         files={path: sha256(text) for path, text in files.items()},
-        dependencies={d.distribution: d.version for d in [*runtime, *tests] if d.version},
+        dependencies={
+            d.distribution: d.version for d in [*runtime, *tests] if d.version
+        },
     )
     warnings = tuple(d for d in plan.diagnostics if d.severity is Severity.WARNING)
-    return Generated(plan, folder, files, lock, warnings + _unknown(options, unknown + unknown_tests))
+    return Generated(
+        plan, folder, files, lock, warnings + _unknown(options, unknown + unknown_tests)
+    )
 
 
 def convert_static(options: Options) -> tuple[Generated, WriteReport]:
     """Generate the package and write it; the lock is written last."""
     generated = generate(options)
-    report = plan_changes(generated.folder, generated.files, read_lock(generated.folder), options.force)
+    report = plan_changes(
+        generated.folder, generated.files, read_lock(generated.folder), options.force
+    )
     write(report, generated.lock)
     return generated, report
 
@@ -132,7 +142,9 @@ def check(options: Options) -> tuple[Generated, list[StaleFile]]:
 def diff(options: Options) -> tuple[Generated, WriteReport, str]:
     """What ``convert`` would change, as one unified diff; writes nothing."""
     generated = generate(options)
-    report = plan_changes(generated.folder, generated.files, read_lock(generated.folder), True)
+    report = plan_changes(
+        generated.folder, generated.files, read_lock(generated.folder), True
+    )
     texts = [
         unified_diff(c.path, c.old, c.new)
         for c in report.changes
@@ -168,10 +180,14 @@ def require_tags(selection: Selection) -> None:
     if any(d.severity is Severity.ERROR for d in selection.diagnostics):
         raise ConversionError(list(selection.diagnostics))
     if not selection.tagged:
-        raise UntaggedNotebookError(selection.notebook.path, "no cell has an nb2prod tag", TAG_HINT)
+        raise UntaggedNotebookError(
+            selection.notebook.path, "no cell has an nb2prod tag", TAG_HINT
+        )
 
 
-def artifact_names(path: Path, selection: Selection, cells: list[CellAnalysis]) -> set[str]:
+def artifact_names(
+    path: Path, selection: Selection, cells: list[CellAnalysis]
+) -> set[str]:
     """The artifact names shipped code reads; empty when planning fails."""
     try:
         plan = make_plan(selection.notebook, cells, "package", load_vocabulary())
@@ -222,7 +238,12 @@ def _unknown(options: Options, modules: list[str]) -> tuple[Diagnostic, ...]:
 def _read(path: Path) -> str | None:
     try:
         return path.read_text("utf-8")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, UnicodeDecodeError):
+    except (
+        FileNotFoundError,
+        IsADirectoryError,
+        NotADirectoryError,
+        UnicodeDecodeError,
+    ):
         return None
 
 

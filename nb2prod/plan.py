@@ -16,7 +16,11 @@ from nb2prod.vocabulary import Role, Vocabulary
 
 #: The module each shipping role writes into, in import order (a module may only
 #: import from modules before it).
-MODULE_OF_ROLE = {Role.EXPORT: "common", Role.FEATURE: "features", Role.PREDICT: "predict"}
+MODULE_OF_ROLE = {
+    Role.EXPORT: "common",
+    Role.FEATURE: "features",
+    Role.PREDICT: "predict",
+}
 MODULE_ORDER = ("config", "artifacts", "common", "features", "predict")
 
 
@@ -141,7 +145,9 @@ def make_plan(
     modules = [resolver.module(name, role) for role, name in MODULE_OF_ROLE.items()]
     modules = [m for m in modules if m.blocks]
     public, predict = _public_functions(notebook, cells, symbols, problems)
-    tests = [resolver.test(cell, package) for cell in cells if cell.cell.role is Role.TEST]
+    tests = [
+        resolver.test(cell, package) for cell in cells if cell.cell.role is Role.TEST
+    ]
     problems += resolver.problems + _cycles(notebook, modules, symbols)
     if any(d.severity is Severity.ERROR for d in problems):
         raise ConversionError(problems)
@@ -260,7 +266,9 @@ class _Resolver:
                 elif found.source is Source.CONFIG:
                     package_imports.add(("config", use.name))
                 elif found.cell.cell.role is not None:
-                    package_imports.add((MODULE_OF_ROLE[found.cell.cell.role], use.name))
+                    package_imports.add(
+                        (MODULE_OF_ROLE[found.cell.cell.role], use.name)
+                    )
             local.update(statement.binds)
         return TestPlan(
             name=f"test_cell_{cell.cell.cell.number}",
@@ -295,10 +303,20 @@ class _Resolver:
         here = cell.cell.cell
         source_line = cell.cell.source.split("\n")[use.line - 1]
         location = Location(
-            self.notebook.path, here.number, here.id, use.line, use.column, source_line, len(use.name)
+            self.notebook.path,
+            here.number,
+            here.id,
+            use.line,
+            use.column,
+            source_line,
+            len(use.name),
         )
         self.problems.append(
-            error(f"name '{use.name}' is not defined by any shipped cell", location, self._hint(use.name))
+            error(
+                f"name '{use.name}' is not defined by any shipped cell",
+                location,
+                self._hint(use.name),
+            )
         )
 
     def _hint(self, name: str) -> str:
@@ -311,7 +329,9 @@ class _Resolver:
                 if role is Role.SKIP:
                     return f"{where} assigns it but is tagged nb2prod:skip"
                 if role is Role.TEST:
-                    return f"{where} assigns it but is a test cell; tests are not shipped"
+                    return (
+                        f"{where} assigns it but is a test cell; tests are not shipped"
+                    )
                 export = self.vocabulary.by_role(Role.EXPORT).name
                 artifact = self.vocabulary.by_role(Role.ARTIFACT).name
                 return (
@@ -349,7 +369,10 @@ def _public_functions(
     predicts: list[PublicFunction] = []
     for cell, statement in symbols.statements:
         role = cell.cell.role
-        if statement.kind is not Kind.FUNCTION or role not in (Role.FEATURE, Role.PREDICT):
+        if statement.kind is not Kind.FUNCTION or role not in (
+            Role.FEATURE,
+            Role.PREDICT,
+        ):
             continue
         name = statement.binds[0]
         if name.startswith("_"):
@@ -391,7 +414,9 @@ def _summary(text: str) -> str:
     return " ".join(line for line in lines if line)
 
 
-def _cycles(notebook: Notebook, modules: list[ModulePlan], symbols: SymbolTable) -> list[Diagnostic]:
+def _cycles(
+    notebook: Notebook, modules: list[ModulePlan], symbols: SymbolTable
+) -> list[Diagnostic]:
     """A module may only import from modules before it in MODULE_ORDER."""
     problems: list[Diagnostic] = []
     for module in modules:

@@ -80,7 +80,9 @@ def _load_json(path: Path, max_bytes: int) -> dict[str, Any]:
     except IsADirectoryError:
         raise NotebookError(path, "is a directory, not a notebook file") from None
     except UnicodeDecodeError as exc:
-        raise NotebookError(path, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise NotebookError(
+            path, f"is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     except OSError as exc:
         raise NotebookError(path, f"cannot be read: {exc.strerror}") from None
     try:
@@ -90,24 +92,32 @@ def _load_json(path: Path, max_bytes: int) -> dict[str, Any]:
             path, f"is not valid JSON: {exc.msg} at line {exc.lineno}, col {exc.colno}"
         ) from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
-        raise NotebookError(path, "is JSON but not a Jupyter notebook (no 'nbformat' field)")
+        raise NotebookError(
+            path, "is JSON but not a Jupyter notebook (no 'nbformat' field)"
+        )
     return raw
 
 
 def _to_nbformat4(path: Path, raw: dict[str, Any]) -> Any:
     major = raw.get("nbformat")
     if major not in (3, 4):
-        raise NotebookError(path, f"uses nbformat {major!r}; nb2prod reads versions 3 and 4")
+        raise NotebookError(
+            path, f"uses nbformat {major!r}; nb2prod reads versions 3 and 4"
+        )
     try:
         with warnings.catch_warnings():
             # Missing cell ids and similar are fixed by the upgrade; not the user's concern.
             warnings.simplefilter("ignore")
-            node = nbformat.reads(json.dumps(raw), as_version=4)
+            node = nbformat.reads(json.dumps(raw), as_version=4)  # type: ignore[no-untyped-call]
     except Exception as exc:  # nbformat raises many types for malformed notebooks
-        raise NotebookError(path, f"is not a valid notebook: {_first_line(exc)}") from None
+        raise NotebookError(
+            path, f"is not a valid notebook: {_first_line(exc)}"
+        ) from None
     cells = node.get("cells")
     if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
-        raise NotebookError(path, "is not a valid notebook: 'cells' is not a list of cells")
+        raise NotebookError(
+            path, "is not a valid notebook: 'cells' is not a list of cells"
+        )
     return node
 
 

@@ -19,9 +19,9 @@ from nb2prod.rewrite import ARTIFACTS, statement_code, test_function
 
 #: Module docstrings, by module name.
 MODULE_DOCS = {
-    "common": "Shared code of {package}: the notebook's nb2prod:export cells.",
-    "features": "Feature functions of {package}: the notebook's nb2prod:feature cells.",
-    "predict": "The prediction entrypoint of {package}: the notebook's nb2prod:predict cell.",
+    "common": "Shared code: the notebook's nb2prod:export cells.",
+    "features": "Feature functions: the notebook's nb2prod:feature cells.",
+    "predict": "The prediction entrypoint: the notebook's nb2prod:predict cell.",
 }
 
 
@@ -55,7 +55,7 @@ def render(data: RenderInput) -> dict[str, str]:
     for module in plan.modules:
         files[f"{src}/{module.name}.py"] = env.get_template("module.py.j2").render(
             common,
-            docstring=MODULE_DOCS[module.name].format(package=plan.package),
+            docstring=MODULE_DOCS[module.name],
             imports=import_lines(module.imports),
             local_imports=_local_imports(module),
             blocks=[_block(block, module) for block in module.blocks],
@@ -67,13 +67,17 @@ def render(data: RenderInput) -> dict[str, str]:
     if plan.config:
         files[f"{src}/config.py"] = env.get_template("config.py.j2").render(
             common,
-            cell=_cell_label(plan.config[0].cell.cell.cell.number, plan.config[0].cell.cell.cell.id),
-            constants=[(c.name, _literal_type(c.literal), c.literal) for c in plan.config],
+            cell=_cell_label(
+                plan.config[0].cell.cell.cell.number, plan.config[0].cell.cell.cell.id
+            ),
+            constants=[
+                (c.name, _literal_type(c.literal), c.literal) for c in plan.config
+            ],
         )
     if plan.artifacts:
-        files[f"{src}/{ARTIFACTS}/__init__.py"] = env.get_template("artifacts.py.j2").render(
-            common, names=[name for name, _ in plan.artifacts]
-        )
+        files[f"{src}/{ARTIFACTS}/__init__.py"] = env.get_template(
+            "artifacts.py.j2"
+        ).render(common, names=[name for name, _ in plan.artifacts])
     if plan.tests:
         files.update(_tests(env, common, plan))
     files["pyproject.toml"] = env.get_template("pyproject.toml.j2").render(
@@ -95,7 +99,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # noqa: S701 - we generate Python and Markdown, not HTML
+        autoescape=False,  # we generate Python and Markdown, not HTML
     )
 
 
@@ -113,18 +117,27 @@ def import_lines(bindings: Iterable[ImportBinding]) -> list[list[str]]:
             froms[group].setdefault(binding.module, set()).add(text)
     groups = []
     for group in ("future", "stdlib", "third"):
-        lines = [f"import {text}" for text in sorted(plain[group], key=_sort_key)]
+        lines = [f"import {text}" for text in sorted(plain[group], key=_module_key)]
         lines += [
             f"from {module} import {', '.join(sorted(names, key=_sort_key))}"
-            for module, names in sorted(froms[group].items(), key=lambda i: _sort_key(i[0]))
+            for module, names in sorted(
+                froms[group].items(), key=lambda i: _module_key(i[0])
+            )
         ]
         if lines:
             groups.append(lines)
     return groups
 
 
-def _sort_key(text: str) -> tuple[str, str]:
-    return (text.lower(), text)
+def _sort_key(text: str) -> tuple[int, str, str]:
+    """isort's (and ruff's) order: CONSTANTS, then Classes, then functions."""
+    name = text.split(" as ")[0]
+    rank = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return (rank, name.lower(), name)
+
+
+def _module_key(name: str) -> tuple[str, str]:
+    return (name.lower(), name)
 
 
 def _group(module: str) -> str:
@@ -175,7 +188,11 @@ def _type_of(value: object) -> str:
         inner = " | ".join(items) if items else "object"
         return f"{type(value).__name__}[{inner}]"
     if isinstance(value, tuple):
-        return f"tuple[{', '.join(_type_of(item) for item in value)}]" if value else "tuple[()]"
+        return (
+            f"tuple[{', '.join(_type_of(item) for item in value)}]"
+            if value
+            else "tuple[()]"
+        )
     if isinstance(value, dict):
         keys = " | ".join(sorted({_type_of(k) for k in value})) or "object"
         values = " | ".join(sorted({_type_of(v) for v in value.values()})) or "object"
@@ -183,7 +200,9 @@ def _type_of(value: object) -> str:
     return type(value).__name__
 
 
-def _tests(env: jinja2.Environment, common: Mapping[str, str], plan: PackagePlan) -> dict[str, str]:
+def _tests(
+    env: jinja2.Environment, common: Mapping[str, str], plan: PackagePlan
+) -> dict[str, str]:
     files: dict[str, str] = {}
     needs_fixtures = any(test.fixtures for test in plan.tests)
     bindings = [binding for test in plan.tests for binding in test.imports]

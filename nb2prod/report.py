@@ -43,7 +43,9 @@ def written(console: Console, report: WriteReport) -> None:
     console.print(f"[bold]{escape(str(report.folder))}[/]: {counts or 'nothing to do'}")
 
 
-def stale(console: Console, folder: str, files: Sequence[StaleFile], command: str) -> None:
+def stale(
+    console: Console, folder: str, files: Sequence[StaleFile], command: str
+) -> None:
     """The diff of every stale file and the command that fixes it."""
     for item in files:
         console.print(escape(item.diff), end="", highlight=False, soft_wrap=True)
@@ -81,8 +83,12 @@ def tagged_cells(
         role = cell.cell.role
         if role is None:
             continue
-        tag = vocabulary.by_role(role).name + (" (comment)" if cell.cell.from_comment else "")
-        first = next((line for line in cell.cell.source.split("\n") if line.strip()), "")
+        tag = vocabulary.by_role(role).name + (
+            " (comment)" if cell.cell.from_comment else ""
+        )
+        first = next(
+            (line for line in cell.cell.source.split("\n") if line.strip()), ""
+        )
         table.add_row(
             str(cell.cell.cell.number),
             cell.cell.cell.id or "",
@@ -106,7 +112,9 @@ def _ships(cell: CellAnalysis, vocabulary: Vocabulary, artifacts: set[str]) -> s
         return ", ".join(names) or "nothing (no definitions)"
     if role is Role.ARTIFACT:
         names = [n for s in cell.statements for n in s.binds if n in artifacts]
-        return ("artifacts: " + ", ".join(names)) if names else "nothing shipped code uses"
+        return (
+            ("artifacts: " + ", ".join(names)) if names else "nothing shipped code uses"
+        )
     if role is Role.TEST:
         return f"test_cell_{cell.cell.cell.number} in tests/"
     return vocabulary.by_role(role).ships

@@ -23,7 +23,9 @@ class _QualifyArtifacts(cst.CSTTransformer):
     ) -> cst.BaseExpression:
         if id(original_node) not in self.targets:
             return updated_node
-        return cst.Attribute(value=cst.Name(ARTIFACTS), attr=cst.Name(updated_node.value))
+        return cst.Attribute(
+            value=cst.Name(ARTIFACTS), attr=cst.Name(updated_node.value)
+        )
 
 
 def statement_code(statement: Statement, artifact_uses: Sequence[NameUse]) -> str:
@@ -32,7 +34,9 @@ def statement_code(statement: Statement, artifact_uses: Sequence[NameUse]) -> st
     nodes = [use.node for use in artifact_uses if use.node is not None]
     if node is None or not nodes or not _contains(statement, artifact_uses):
         return statement.code
-    return statement.header + _code_of(node.visit(_QualifyArtifacts(nodes)))
+    rewritten = node.visit(_QualifyArtifacts(nodes))
+    assert isinstance(rewritten, cst.CSTNode)
+    return statement.header + _code_of(rewritten)
 
 
 def test_function(
@@ -45,7 +49,8 @@ def test_function(
     nodes = [use.node for use in artifact_uses if use.node is not None]
     transformer = _QualifyArtifacts(nodes)
     body: list[cst.BaseStatement] = [
-        cst.parse_statement(f'{fixture} = notebook_data("{fixture}")\n') for fixture in fixtures
+        cst.parse_statement(f'{fixture} = notebook_data("{fixture}")\n')
+        for fixture in fixtures
     ]
     for statement in statements:
         if statement.node is not None:

@@ -68,7 +68,9 @@ def build_symbols(notebook: Notebook, cells: list[CellAnalysis]) -> SymbolTable:
                     table[name] = Definition(name, Source.ARTIFACT, cell, None)
         elif role is Role.PARAMETERS:
             for name, literal in _literals(cell):
-                definition = Definition(name, Source.CONFIG, cell, None, literal=literal)
+                definition = Definition(
+                    name, Source.CONFIG, cell, None, literal=literal
+                )
                 table[name] = config[name] = definition
     kept = tuple(
         (d.cell, d.statement)
@@ -110,11 +112,16 @@ def _unique_statements(table: dict[str, Definition]) -> list[Definition]:
             seen.setdefault(id(definition.statement), definition)
     return sorted(
         seen.values(),
-        key=lambda d: (d.cell.cell.cell.number, d.statement.first_line if d.statement else 0),
+        key=lambda d: (
+            d.cell.cell.cell.number,
+            d.statement.first_line if d.statement else 0,
+        ),
     )
 
 
-def _shadow(notebook: Notebook, old: Definition | None, new: Definition) -> list[Diagnostic]:
+def _shadow(
+    notebook: Notebook, old: Definition | None, new: Definition
+) -> list[Diagnostic]:
     if old is None or old.source not in (Source.CODE, Source.IMPORT):
         return []
     if old.binding is not None and new.binding is not None:
@@ -139,10 +146,20 @@ def _shadow(notebook: Notebook, old: Definition | None, new: Definition) -> list
     ]
 
 
-def _bad_import(notebook: Notebook, cell: CellAnalysis, binding: ImportBinding) -> Diagnostic | None:
+def _bad_import(
+    notebook: Notebook, cell: CellAnalysis, binding: ImportBinding
+) -> Diagnostic | None:
     here = cell.cell.cell
     source_line = cell.cell.source.split("\n")[binding.line - 1]
-    location = Location(notebook.path, here.number, here.id, binding.line, 1, source_line, len(source_line))
+    location = Location(
+        notebook.path,
+        here.number,
+        here.id,
+        binding.line,
+        1,
+        source_line,
+        len(source_line),
+    )
     if binding.name == "*":
         return error(
             f"'from {binding.module} import *' hides which names the package needs",
@@ -158,7 +175,9 @@ def _bad_import(notebook: Notebook, cell: CellAnalysis, binding: ImportBinding) 
     return None
 
 
-def _unshipped(notebook: Notebook, cell: CellAnalysis, statement: Statement) -> list[Diagnostic]:
+def _unshipped(
+    notebook: Notebook, cell: CellAnalysis, statement: Statement
+) -> list[Diagnostic]:
     node = statement.node
     if node is not None and _is_docstring(statement):
         return []
@@ -167,7 +186,9 @@ def _unshipped(notebook: Notebook, cell: CellAnalysis, statement: Statement) -> 
     return [
         warning(
             "this statement defines nothing, so it is not shipped",
-            Location(notebook.path, here.number, here.id, statement.first_line, None, first),
+            Location(
+                notebook.path, here.number, here.id, statement.first_line, None, first
+            ),
             "move display and exploration code to an untagged cell",
         )
     ]

@@ -101,9 +101,15 @@ def _unknown(
     notebook: Notebook, cell: Cell, name: str, vocabulary: Vocabulary, comment: bool
 ) -> Diagnostic:
     suggestion = vocabulary.suggest(name)
-    hint = f"did you mean '{suggestion}'?" if suggestion else "run `nb2prod tags` to list the tags"
+    hint = (
+        f"did you mean '{suggestion}'?"
+        if suggestion
+        else "run `nb2prod tags` to list the tags"
+    )
     location = Location(notebook.path, cell.number, cell.id)
     if comment:
         first = cell.source.partition("\n")[0]
-        location = Location(notebook.path, cell.number, cell.id, 1, 1, first, len(first))
+        location = Location(
+            notebook.path, cell.number, cell.id, 1, 1, first, len(first)
+        )
     return error(f"unknown tag '{name}'", location, hint)

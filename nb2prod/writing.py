@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -62,7 +61,9 @@ def plan_changes(
     for path in sorted(set(files) | set(known)):
         old = _read(folder / path)
         new = files.get(path)
-        changes.append(FileChange(path, _fate(old, new, known.get(path), force), old, new))
+        changes.append(
+            FileChange(path, _fate(old, new, known.get(path), force), old, new)
+        )
     return WriteReport(folder, tuple(changes))
 
 
@@ -85,21 +86,25 @@ def write(report: WriteReport, lock: Lock) -> None:
     if refused:
         raise WriteRefusedError(refused, report.folder)
     folder = report.folder
-    staged = {c.path: c.new for c in report.changes if c.fate in (Fate.CREATED, Fate.UPDATED)}
+    staged = {
+        c.path: c.new for c in report.changes if c.fate in (Fate.CREATED, Fate.UPDATED)
+    }
     staged[LOCK_NAME] = lock.text()
     folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.nb2prod-", dir=folder.parent))
+    temporary = Path(
+        tempfile.mkdtemp(prefix=f".{folder.name}.nb2prod-", dir=folder.parent)
+    )
     try:
         for path, text in staged.items():
             target = temporary / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text or "", encoding="utf-8", newline="\n")
         if not folder.exists():
-            os.replace(temporary, folder)  # the whole package appears at once
+            temporary.replace(folder)  # the whole package appears at once
             return
         for path in staged:
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temporary / path, folder / path)
+            (temporary / path).replace(folder / path)
         for change in report.changes:
             if change.fate is Fate.REMOVED:
                 (folder / change.path).unlink(missing_ok=True)
