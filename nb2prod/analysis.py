@@ -8,6 +8,7 @@ finds far faster.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -207,7 +208,7 @@ def _deep(
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     scopes = wrapper.resolve(ScopeProvider)
-    spans = [(positions[s].start.line, positions[s].end.line) for s in module.body]
+    spans = [(_first_line(s, positions), positions[s].end.line) for s in module.body]
     binds: list[list[str]] = [[] for _ in module.body]
     uses: list[list[NameUse]] = [[] for _ in module.body]
     problems: list[Diagnostic] = []
@@ -252,6 +253,15 @@ def _deep(
             _statement(node, spans[index], binds[index], uses[index], code, header)
         )
     return tuple(statements), problems
+
+
+def _first_line(
+    node: cst.BaseStatement, positions: Mapping[cst.CSTNode, CodeRange]
+) -> int:
+    """The statement's first line, decorators included."""
+    decorators = getattr(node, "decorators", ())
+    lines = [positions[d].start.line for d in decorators if d in positions]
+    return min([positions[node].start.line, *lines])
 
 
 def _statement_at(spans: list[tuple[int, int]], line: int) -> int | None:

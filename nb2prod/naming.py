@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-from nb2prod.errors import UsageError
+from nb2prod.errors import Nb2ProdError, UsageError
 
 
 def package_name(notebook: Path, requested: str | None = None) -> str:
@@ -26,7 +26,7 @@ def package_name(notebook: Path, requested: str | None = None) -> str:
             raise UsageError(
                 f"{notebook.name}: cannot derive a package name from the file name; pass --name"
             )
-    _refuse_shadowing(name, notebook)
+    _refuse_shadowing(name, notebook, requested is not None)
     return name
 
 
@@ -44,7 +44,7 @@ def distribution_name(package: str) -> str:
     return package.replace("_", "-")
 
 
-def _refuse_shadowing(name: str, notebook: Path) -> None:
+def _refuse_shadowing(name: str, notebook: Path, requested: bool) -> None:
     if name in sys.stdlib_module_names or name in sys.builtin_module_names:
         owner = "the standard library"
     else:
@@ -56,7 +56,10 @@ def _refuse_shadowing(name: str, notebook: Path) -> None:
         if not foreign:
             return
         owner = f"the installed distribution {foreign[0]}"
-    raise UsageError(
+    error = (
+        UsageError if requested else Nb2ProdError
+    )  # a bad option, or a bad file name
+    raise error(
         f"{notebook.name}: the package name '{name}' would shadow the module of {owner}; "
         f"choose another with --name, e.g. --name {name}_model"
     )

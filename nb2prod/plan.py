@@ -269,7 +269,8 @@ class _Resolver:
                     package_imports.add(
                         (MODULE_OF_ROLE[found.cell.cell.role], use.name)
                     )
-            local.update(statement.binds)
+            if statement.kind is not Kind.IMPORT:
+                local.update(statement.binds)
         return TestPlan(
             name=f"test_cell_{cell.cell.cell.number}",
             cell=cell,
@@ -367,17 +368,21 @@ def _public_functions(
 ) -> tuple[list[PublicFunction], PublicFunction | None]:
     features: list[PublicFunction] = []
     predicts: list[PublicFunction] = []
-    for cell, statement in symbols.statements:
+    candidates = [
+        (cell, statement)
+        for cell, statement in symbols.statements
+        if statement.kind is Kind.FUNCTION
+        and cell.cell.role in (Role.FEATURE, Role.PREDICT)
+        and not statement.binds[0].startswith("_")
+    ]
+    for cell, statement in candidates:
         role = cell.cell.role
-        if statement.kind is not Kind.FUNCTION or role not in (
-            Role.FEATURE,
-            Role.PREDICT,
-        ):
-            continue
+        assert role is not None
         name = statement.binds[0]
-        if name.startswith("_"):
-            continue
-        summary = _summary(statement.docstring or markdown_above(notebook, cell))
+        # The markdown above a cell describes the function only when it is alone there.
+        alone = sum(1 for other, _ in candidates if other is cell) == 1
+        markdown = markdown_above(notebook, cell) if alone else ""
+        summary = _summary(statement.docstring or markdown)
         function = PublicFunction(name, MODULE_OF_ROLE[role], role, cell, summary)
         (features if role is Role.FEATURE else predicts).append(function)
     predict_cells = [c for c in cells if c.cell.role is Role.PREDICT and c.parsed]

@@ -57,6 +57,8 @@ def test_function(
             rewritten = statement.node.visit(transformer)
             assert isinstance(rewritten, cst.BaseStatement)
             body.append(rewritten)
+    if len(body) > len(fixtures):
+        body[len(fixtures)] = _without_blank_lines_above(body[len(fixtures)])
     if not body:
         body.append(cst.SimpleStatementLine([cst.Pass()]))
     params = "notebook_data: Callable[[str], Any]" if fixtures else ""
@@ -64,6 +66,16 @@ def test_function(
     assert isinstance(stub, cst.FunctionDef)
     function = stub.with_changes(body=cst.IndentedBlock(body=body))
     return _code_of(function)
+
+
+def _without_blank_lines_above(node: cst.BaseStatement) -> cst.BaseStatement:
+    """Drop the blank lines (not the comments) above a test's first statement."""
+    if not isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
+        return node
+    lines = list(node.leading_lines)
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    return node.with_changes(leading_lines=lines)
 
 
 def _contains(statement: Statement, uses: Sequence[NameUse]) -> bool:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+KERNELSPEC = {
+    "name": "python3",
+    "display_name": "Python 3 (ipykernel)",
+    "language": "python",
+}
 
 
 def code(source: str, *tags: str, cell_id: str | None = None) -> Any:
@@ -41,3 +47,44 @@ def write(path: Path, *cells: Any, language: str = "python") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook(*cells, language=language), str(path))
     return path
+
+
+_MARKER = re.compile(
+    r"^# %%(?P<markdown> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$"
+)
+
+
+def from_percent(text: str) -> Any:
+    """A notebook from the light "percent" text format of the golden cases.
+
+    ``# %%`` starts a code cell, ``# %% tags=["nb2prod:export"]`` a tagged one, and
+    ``# %% [markdown]`` a markdown cell whose lines drop their leading ``# ``.
+    """
+    cells: list[Any] = []
+    kind, tags, lines = "", [], []  # type: tuple[str, list[str], list[str]]
+
+    def flush() -> None:
+        body = "\n".join(lines).strip("\n")
+        if kind == "markdown":
+            cells.append(
+                md(
+                    "\n".join(
+                        line.removeprefix("# ").removeprefix("#")
+                        for line in body.split("\n")
+                    )
+                )
+            )
+        elif kind == "code":
+            cells.append(code(body, *tags))
+
+    for line in text.splitlines():
+        match = _MARKER.match(line)
+        if match is None:
+            lines.append(line)
+            continue
+        flush()
+        kind = "markdown" if match.group("markdown") else "code"
+        tags = json.loads(match.group("tags")) if match.group("tags") else []
+        lines = []
+    flush()
+    return notebook(*cells)

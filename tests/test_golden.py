@@ -1,0 +1,68 @@
+"""Golden cases: a notebook in tests/golden/<case>/notebook.txt and the package it gives.
+
+Regenerate the expected files after an intended change with:
+
+    NB2PROD_UPDATE_GOLDEN=1 pytest tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nb2prod.lock import Lock
+from nb2prod.pipeline import Options, generate
+from notebooks import from_percent
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "notebook.txt").is_file())
+UPDATE = os.environ.get("NB2PROD_UPDATE_GOLDEN") == "1"
+
+#: Versions written into the expected pyproject files, whatever is installed here.
+PINNED = {
+    "joblib": "1.4.0",
+    "numpy": "2.0.0",
+    "pandas": "2.2.0",
+    "pytest": "8.0.0",
+    "scikit-learn": "1.5.0",
+}
+
+
+def generate_case(case: str, tmp_path: Path) -> dict[str, str]:
+    """Generate the package of one golden case in memory."""
+    path = tmp_path / f"{case}.ipynb"
+    nbformat.write(
+        from_percent((GOLDEN / case / "notebook.txt").read_text()), str(path)
+    )
+    # Versions recorded in a lock win over installed ones: pin them for stable output.
+    (tmp_path / case).mkdir()
+    seed = Lock("0", "", "", files={}, dependencies=PINNED)
+    (tmp_path / case / "nb2prod.lock").write_text(seed.text())
+    return generate(Options(path)).files
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_package(case: str, tmp_path: Path) -> None:
+    files = generate_case(case, tmp_path)
+    expected_dir = GOLDEN / case / "expected"
+    if UPDATE:
+        shutil.rmtree(expected_dir, ignore_errors=True)
+        for relative, text in files.items():
+            target = expected_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    expected = {
+        p.relative_to(expected_dir).as_posix(): p.read_text("utf-8")
+        for p in sorted(expected_dir.rglob("*"))
+        if p.is_file()
+    }
+    assert sorted(files) == sorted(expected), "regenerate with NB2PROD_UPDATE_GOLDEN=1"
+    for relative, text in files.items():
+        assert text == expected[relative], (
+            f"{case}/{relative} differs; if the change is intended, regenerate with "
+            "NB2PROD_UPDATE_GOLDEN=1 pytest tests/test_golden.py"
+        )
