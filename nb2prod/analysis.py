@@ -14,6 +14,7 @@ from enum import Enum
 
 import libcst as cst
 from libcst.metadata import (
+    CodeRange,
     GlobalScope,
     MetadataWrapper,
     PositionProvider,
@@ -261,7 +262,8 @@ def _first_line(
     """The statement's first line, decorators included."""
     decorators = getattr(node, "decorators", ())
     lines = [positions[d].start.line for d in decorators if d in positions]
-    return min([positions[node].start.line, *lines])
+    first: int = positions[node].start.line
+    return min([first, *lines])
 
 
 def _statement_at(spans: list[tuple[int, int]], line: int) -> int | None:
