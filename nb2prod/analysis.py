@@ -142,11 +142,23 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     try:
         module = cst.parse_module(masked.source)
     except cst.ParserSyntaxError as exc:
-        message = f"syntax error: {exc.message}"
-        problems.append(error(message, here(exc.raw_line, exc.raw_column + 1)))
+        problems.append(_syntax_error(masked.source, exc, here))
         return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
     statements, found = _deep(module, here)
     return CellAnalysis(cell, statements, tuple(found), masked.cell_magic, parsed=True)
+
+
+def _syntax_error(source: str, exc: cst.ParserSyntaxError, here: _Here) -> Diagnostic:
+    """Python's own wording and position where it has one (users know it); else libcst's."""
+    try:
+        compile(source, "<cell>", "exec", dont_inherit=True)
+    except SyntaxError as python:
+        if python.lineno is not None:
+            column = python.offset if python.offset and python.offset > 0 else None
+            return error(f"syntax error: {python.msg}", here(python.lineno, column))
+    except (ValueError, OverflowError, RecursionError, MemoryError):
+        pass
+    return error(f"syntax error: {exc.message}", here(exc.raw_line, exc.raw_column + 1))
 
 
 class _Here:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from nb2prod import __version__, pipeline, report
-from nb2prod.errors import Nb2ProdError, UsageError
+from nb2prod.errors import ConversionError, Nb2ProdError, UsageError
 from nb2prod.pipeline import Options, UntaggedNotebookError
 from nb2prod.vocabulary import load_vocabulary
 
@@ -81,7 +81,9 @@ def _errors() -> Iterator[None]:
     except Nb2ProdError as exc:
         if _state["debug"]:
             raise
-        err.print(f"[red]error:[/] {escape(str(exc))}")
+        # Located problems carry their own severity; other errors get one.
+        prefix = "" if isinstance(exc, ConversionError) else "[red]error:[/] "
+        err.print(f"{prefix}{escape(str(exc))}")
         raise typer.Exit(exc.exit_code) from None
     except (typer.Exit, KeyboardInterrupt):
         raise

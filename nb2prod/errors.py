@@ -46,7 +46,7 @@ class Location:
     width: int = 1
 
     def __str__(self) -> str:
-        parts = [self.notebook.name]
+        parts: list[str] = []
         if self.cell is not None:
             cell = f"cell {self.cell}"
             if self.cell_id:
@@ -56,7 +56,9 @@ class Location:
             parts.append(f"line {self.line}")
             if self.column is not None:
                 parts.append(f"col {self.column}")
-        return ", ".join(parts)
+        return ": ".join(
+            [self.notebook.name, ", ".join(parts)] if parts else [self.notebook.name]
+        )
 
     def excerpt(self) -> str:
         """The source line with a caret under the column, or '' without one."""

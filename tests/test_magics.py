@@ -1,0 +1,136 @@
+"""Tests for nb2prod.magics: find and mask IPython syntax, keeping line numbers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from nb2prod.magics import IPythonLine, mask
+
+
+def test_plain_code_is_unchanged() -> None:
+    source = textwrap.dedent(
+        """\
+        import math
+
+        def area(r):
+            return math.pi * r ** 2
+        """
+    )
+
+    masked = mask(source)
+
+    assert masked.source == source
+    assert masked.cell_magic is None
+    assert masked.ipython_lines == ()
+
+
+def test_plain_code_does_not_import_ipython() -> None:
+    script = textwrap.dedent(
+        """\
+        import sys
+        from nb2prod.magics import mask
+        mask("x = 1\\ny = x % 2\\nprint('done!')\\n")
+        print(any(m == "IPython" or m.startswith("IPython.") for m in sys.modules))
+        """
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "masked_source"),
+    [
+        ("%matplotlib inline\nx = 1", 1, "pass\nx = 1"),
+        ("x = 1\n!pip install x\n", 2, "x = 1\npass\n"),
+        ("files = !ls\nprint(files)", 1, "pass\nprint(files)"),
+        ("x = 1\nobj?\n", 2, "x = 1\npass\n"),
+        (
+            "for i in range(3):\n    %time f()\ny = 2",
+            2,
+            "for i in range(3):\n    pass\ny = 2",
+        ),
+    ],
+    ids=["line-magic", "shell-escape", "shell-assignment", "help", "indented-magic"],
+)
+def test_ipython_line_is_reported_and_masked(
+    source: str, line: int, masked_source: str
+) -> None:
+    masked = mask(source)
+
+    text = source.split("\n")[line - 1]
+    assert masked.ipython_lines == (IPythonLine(line, text),)
+    assert masked.source == masked_source
+    assert masked.source.count("\n") == source.count("\n")
+    assert masked.cell_magic is None
+
+
+def test_every_ipython_line_is_reported() -> None:
+    source = "%load_ext autoreload\nx = 1\n!ls\ny = 2\n"
+
+    masked = mask(source)
+
+    assert [item.line for item in masked.ipython_lines] == [1, 3]
+    assert masked.source == "pass\nx = 1\npass\ny = 2\n"
+
+
+def test_harmless_cell_magic_is_dropped_keeping_line_numbers() -> None:
+    source = "%%time\nx = 1\ny = x + 1\n"
+
+    masked = mask(source)
+
+    assert masked.cell_magic == "time"
+    assert masked.source == "\nx = 1\ny = x + 1\n"
+    assert masked.source.split("\n")[1:] == source.split("\n")[1:]
+    assert masked.ipython_lines == ()
+
+
+def test_harmless_cell_magic_with_arguments() -> None:
+    masked = mask("%%timeit -n 3\nf()\n")
+
+    assert masked.cell_magic == "timeit"
+    assert masked.source == "\nf()\n"
+
+
+def test_other_language_cell_magic_empties_the_source() -> None:
+    masked = mask("%%bash\nls -l\necho hi\n")
+
+    assert masked.cell_magic == "bash"
+    assert masked.source == ""
+    assert masked.ipython_lines == ()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "a % b\n",
+        "c = a % b\nd = (a) % b\n",
+        "total = 10 \\\n    % 3\n",
+        "s = 'hi!'\nt = \"100%\"\nprint('%d' % 3)\n",
+        'msg = """\n!important\n%d items\n"""\n',
+        "if x != 1:\n    pass\n",
+        "x = 5  # why?\nprint('really?')\n",
+    ],
+    ids=[
+        "modulo",
+        "modulo-assigned",
+        "modulo-continued",
+        "strings",
+        "multiline-string",
+        "not-equal",
+        "question-marks",
+    ],
+)
+def test_python_that_looks_like_ipython_is_kept(source: str) -> None:
+    masked = mask(source)
+
+    assert masked.source == source
+    assert masked.ipython_lines == ()
+    assert masked.cell_magic is None
