@@ -8,16 +8,19 @@ finds far faster.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
+    Access,
     CodeRange,
     GlobalScope,
     MetadataWrapper,
     PositionProvider,
+    Scope,
     ScopeProvider,
 )
 
@@ -235,7 +238,7 @@ def _deep(
         if index is not None and assignment.name not in binds[index]:
             binds[index].append(assignment.name)
     for scope in {s for s in scopes.values() if s is not None}:
-        for access in scope.accesses:
+        for name, access in _accesses(scope):
             if any(not isinstance(r.scope, GlobalScope) for r in access.referents):
                 continue  # a local, a parameter, or a builtin
             node = access.node
@@ -243,10 +246,7 @@ def _deep(
             index = _statement_at(spans, start.line)
             if index is None:
                 continue
-            name = (
-                access.name if hasattr(access, "name") else getattr(node, "value", "")
-            )
-            use = NameUse(str(name), start.line, start.column + 1, node)
+            use = NameUse(name, start.line, start.column + 1, node)
             uses[index].append(use)
             if use.name in IPYTHON_ONLY and not access.referents:
                 problems.append(
@@ -266,6 +266,24 @@ def _deep(
             _statement(node, spans[index], binds[index], uses[index], code, header)
         )
     return tuple(statements), problems
+
+
+def _accesses(scope: Scope) -> Iterator[tuple[str, Access]]:
+    """Each access of a scope with the global name it reads (``os`` for ``os.path``).
+
+    libcst keys accesses by name (``os.path``, or ``np`` inside a string annotation)
+    but exposes that mapping only as a private attribute; without it, the name comes
+    from the node.
+    """
+    mapping = getattr(scope.accesses, "_accesses", None)
+    if isinstance(mapping, Mapping):
+        for key, accesses in mapping.items():
+            for access in accesses:
+                yield str(key).split(".")[0], access
+        return
+    for access in scope.accesses:
+        name = get_full_name_for_node(access.node) or ""
+        yield name.split(".")[0], access
 
 
 def _first_line(
@@ -432,9 +450,15 @@ def _ast_binds(node: ast.AST) -> list[str]:
         elif isinstance(child, ast.NamedExpr) and isinstance(child.target, ast.Name):
             names.append(child.target.id)
             names += _ast_binds(child.value)
-        elif not isinstance(
-            child,
-            ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp,
+        elif isinstance(
+            child, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
         ):
+            # Only a walrus inside a comprehension binds outside it (PEP 572).
+            names += [
+                n.target.id
+                for n in ast.walk(child)
+                if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)
+            ]
+        elif not isinstance(child, ast.Lambda):
             names += _ast_binds(child)
     return names

@@ -71,8 +71,8 @@ def _load_json(path: Path, max_bytes: int) -> dict[str, Any]:
         if size > max_bytes:
             raise NotebookError(
                 path,
-                f"the file is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit",
-                "clear the notebook's outputs, or raise the limit with --max-size",
+                f"the file is {_size(size)}, over the {_size(max_bytes)} limit",
+                "clear the notebook's outputs (Edit → Clear Outputs of All Cells)",
             )
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
@@ -130,7 +130,7 @@ def _check_language(path: Path, node: Any) -> None:
         name = kernelspec.get("display_name") or kernelspec.get("name") or language
         raise NotebookError(
             path,
-            f"uses a {language} kernel ({name}); nb2prod converts Python notebooks only",
+            f"is a {language} notebook (kernel {name}); nb2prod converts Python notebooks only",
         )
 
 
@@ -170,6 +170,13 @@ def _source_hash(cells: tuple[Cell, ...]) -> str:
         digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
 
 
 def _first_line(exc: BaseException) -> str:

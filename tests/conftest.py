@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from nb2prod.cli import app

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notebooks import code, md, write
 
 from nb2prod.analysis import CellAnalysis, ImportBinding, Kind, Statement, analyse
 from nb2prod.errors import Severity
 from nb2prod.reading import read_notebook
 from nb2prod.tagging import select
 from nb2prod.vocabulary import load_vocabulary
+from notebooks import code, md, write
 
 FEATURE = "nb2prod:feature"
 
@@ -363,11 +363,6 @@ def test_uses_at_top_level(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    reason="the use of a dotted import (import os.path; os.path.join) is named by "
-    "the repr of a libcst Name node instead of 'os'",
-    strict=True,
-)
 def test_use_of_a_dotted_import_is_named_by_its_top_name(tmp_path: Path) -> None:
     analysis = _analyse(
         tmp_path,
@@ -382,11 +377,6 @@ def test_use_of_a_dotted_import_is_named_by_its_top_name(tmp_path: Path) -> None
     assert _uses(analysis.statements[1]) == [("os", 3, 12)]
 
 
-@pytest.mark.xfail(
-    reason="a string annotation is reported as a use named by the quoted string "
-    "(e.g. '\"np.ndarray\"'), not by a Python name",
-    strict=True,
-)
 def test_string_annotation_uses_are_python_names(tmp_path: Path) -> None:
     statement = _statement(
         tmp_path,
@@ -584,11 +574,6 @@ def test_untagged_cell_statement_lines(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    reason="shallow analysis skips comprehensions, but a walrus inside one binds "
-    "in the enclosing (global) scope (PEP 572)",
-    strict=True,
-)
 def test_untagged_walrus_in_comprehension_binds_globally(tmp_path: Path) -> None:
     statement = _statement(tmp_path, "found = any((hit := v) > 3 for v in xs)\n")
 
@@ -601,6 +586,8 @@ def test_untagged_walrus_in_comprehension_binds_globally(tmp_path: Path) -> None
     strict=True,
 )
 def test_tagged_walrus_in_comprehension_binds_globally(tmp_path: Path) -> None:
-    statement = _statement(tmp_path, "found = any((hit := v) > 3 for v in xs)\n", FEATURE)
+    statement = _statement(
+        tmp_path, "found = any((hit := v) > 3 for v in xs)\n", FEATURE
+    )
 
     assert statement.binds == ("found", "hit")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+
 from notebooks import code, md, write
 
 EXPORT = "nb2prod:export"
@@ -221,7 +222,7 @@ def test_not_a_notebook(tmp_path: Path) -> None:
 
 def test_r_kernel(tmp_path: Path) -> None:
     notebook = write(tmp_path / "r.ipynb", code("x <- 1", EXPORT), language="R")
-    assert "uses a R kernel" in convert_error(tmp_path, notebook)
+    assert "is a R notebook" in convert_error(tmp_path, notebook)
 
 
 def test_empty_notebook(tmp_path: Path) -> None:

@@ -12,14 +12,12 @@ from nb2prod.magics import IPythonLine, mask
 
 
 def test_plain_code_is_unchanged() -> None:
-    source = textwrap.dedent(
-        """\
+    source = textwrap.dedent("""\
         import math
 
         def area(r):
             return math.pi * r ** 2
-        """
-    )
+        """)
 
     masked = mask(source)
 
@@ -29,14 +27,12 @@ def test_plain_code_is_unchanged() -> None:
 
 
 def test_plain_code_does_not_import_ipython() -> None:
-    script = textwrap.dedent(
-        """\
+    script = textwrap.dedent("""\
         import sys
         from nb2prod.magics import mask
         mask("x = 1\\ny = x % 2\\nprint('done!')\\n")
         print(any(m == "IPython" or m.startswith("IPython.") for m in sys.modules))
-        """
-    )
+        """)
 
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True

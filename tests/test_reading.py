@@ -64,7 +64,12 @@ def _valid_notebook(tmp_path: Path) -> Path:
                 metadata={"tags": ["nb2prod:feature", "hide-input"]},
                 execution_count=7,
             ),
-            {"id": "second", "cell_type": "markdown", "source": "# Title", "metadata": {}},
+            {
+                "id": "second",
+                "cell_type": "markdown",
+                "source": "# Title",
+                "metadata": {},
+            },
             {"id": "third", "cell_type": "raw", "source": "raw text", "metadata": {}},
             _code_cell("z = 3", "fourth"),
         ),
@@ -232,13 +237,13 @@ def test_r_kernel_notebook_is_refused(tmp_path: Path) -> None:
 
     message = _read_error(path)
 
-    assert "R kernel" in message
+    assert "R notebook" in message
 
 
 def test_r_kernel_notebook_written_by_helpers_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "r.ipynb", code("x <- 1"), language="R")
 
-    assert "R kernel" in _read_error(path)
+    assert "R notebook" in _read_error(path)
 
 
 def test_notebook_without_cells_is_refused(tmp_path: Path) -> None:
@@ -260,7 +265,7 @@ def test_file_over_max_bytes_is_refused(tmp_path: Path) -> None:
     message = _read_error(path, max_bytes=2**20)
 
     assert "big.ipynb" in message
-    assert "1 MiB limit" in message
+    assert "1.0 MiB limit" in message
 
 
 def test_file_at_max_bytes_is_read(tmp_path: Path) -> None:
@@ -271,10 +276,6 @@ def test_file_at_max_bytes_is_read(tmp_path: Path) -> None:
     assert nb.cells[0].source == "x = 1"
 
 
-@pytest.mark.xfail(
-    reason="the size error rounds to whole MiB, so a limit under 1 MiB reads '0 MiB'",
-    strict=True,
-)
 def test_size_error_shows_a_small_limit_truthfully(tmp_path: Path) -> None:
     path = _write_json(tmp_path / "nb.ipynb", _v45(_code_cell("x = 1", "a")))
 

@@ -6,12 +6,11 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from notebooks import code, md, write
-
 from nb2prod.errors import Severity
 from nb2prod.reading import read_notebook
 from nb2prod.tagging import Selection, select
 from nb2prod.vocabulary import Role, load_vocabulary
+from notebooks import code, md, write
 
 
 def _select(tmp_path: Path, *cells: Any) -> Selection:
@@ -67,12 +66,10 @@ def test_comment_directive_gives_the_same_role_as_the_tag(tmp_path: Path) -> Non
 def test_comment_directive_line_is_blanked_keeping_line_numbers(
     tmp_path: Path,
 ) -> None:
-    source = textwrap.dedent(
-        """\
+    source = textwrap.dedent("""\
         # nb2prod: feature
         def f(x):
-            return x"""
-    )
+            return x""")
     selection = _select(tmp_path, code(source))
 
     cell = selection.cells[0]
