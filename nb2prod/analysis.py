@@ -24,7 +24,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from nb2prod.errors import Diagnostic, Location, error
+from nb2prod.errors import Diagnostic, Location, error, warning
 from nb2prod.magics import HARMLESS_CELL_MAGICS, mask
 from nb2prod.reading import Notebook
 from nb2prod.tagging import RoledCell
@@ -148,7 +148,16 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
         problems.append(_syntax_error(masked.source, exc, here))
         return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
     statements, found = _deep(module, here)
+    if masked.cell_magic is not None:
+        found.insert(0, _dropped_magic(masked.cell_magic, here))
     return CellAnalysis(cell, statements, tuple(found), masked.cell_magic, parsed=True)
+
+
+def _dropped_magic(name: str, here: _Here) -> Diagnostic:
+    return warning(
+        f"cell magic %%{name} only measures or silences the cell; it is dropped",
+        here(1, 1, len(name) + 2),
+    )
 
 
 def _syntax_error(source: str, exc: cst.ParserSyntaxError, here: _Here) -> Diagnostic:

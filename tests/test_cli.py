@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -348,6 +350,41 @@ def test_package_name_may_not_shadow_a_module(
     assert result.exit_code == (2 if option else 1)
     assert "would shadow the module of the standard library" in result.stderr
     assert "--name" in result.stderr
+
+
+def test_harmless_cell_magic_is_dropped_with_a_warning(tmp_path: Path) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb", code("%%time\ndef f():\n    return 1", FEATURE)
+    )
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 0
+    assert (
+        "nb.ipynb: cell 1 [id c1], line 1, col 1: warning: cell magic %%time"
+        in result.stderr
+    )
+    assert "%%time" not in (tmp_path / "nb/src/nb/features.py").read_text()
+
+
+def test_real_process_error_is_one_line_without_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nb2prod",
+            "convert",
+            str(tmp_path / "nope.ipynb"),
+            "--no-execute",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == "error: nope.ipynb: no such file\n"
+
+
+def test_version() -> None:
+    assert run_cli("--version").stdout.startswith("nb2prod 0.")
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
