@@ -11,10 +11,21 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from nb2prod import __version__, pipeline, report
+from nb2prod import __version__, generation, pipeline, report
+from nb2prod.compare import Tolerance
 from nb2prod.errors import ConversionError, Nb2ProdError, UsageError
-from nb2prod.pipeline import Options, UntaggedNotebookError
+from nb2prod.execute import Progress as ProgressCallback
+from nb2prod.execute import RunOptions
+from nb2prod.generation import Options, UntaggedNotebookError
+from nb2prod.instrument import Limits
 from nb2prod.vocabulary import load_vocabulary
 
 app = typer.Typer(
@@ -28,6 +39,7 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _state = {"debug": False}
+_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 NotebookArg = Annotated[
     Path, typer.Argument(help="The notebook (.ipynb).", show_default=False)
@@ -44,6 +56,36 @@ NameOption = Annotated[
     str | None,
     typer.Option(
         "--name", help="Package name [default: from the notebook's file name]."
+    ),
+]
+KernelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kernel",
+        help="Jupyter kernel to run the notebook [default: nb2prod's own Python].",
+    ),
+]
+RtolOption = Annotated[
+    float, typer.Option("--rtol", help="Relative tolerance of float comparisons.")
+]
+AtolOption = Annotated[
+    float, typer.Option("--atol", help="Absolute tolerance of float comparisons.")
+]
+JsonOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--json", help="Also write the equivalence report as JSON to this file."
+    ),
+]
+MaxCallsOption = Annotated[
+    int, typer.Option("--max-calls", min=1, help="Calls recorded per function.")
+]
+MaxRowsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-rows",
+        min=1,
+        help="Rows kept of a large input; its output is recomputed on them.",
     ),
 ]
 
@@ -68,7 +110,7 @@ def _main(
 ) -> None:
     """Turn a tagged Jupyter notebook into a typed, tested, servable package.
 
-    Example: `nb2prod convert analysis.ipynb --no-execute`
+    Example: `nb2prod convert analysis.ipynb`
     """
     _state["debug"] = debug
 
@@ -80,6 +122,9 @@ def _errors() -> Iterator[None]:
         yield
     except Nb2ProdError as exc:
         if _state["debug"]:
+            details = getattr(exc, "details", "")
+            if details:
+                err.print(escape(details))
             raise
         # Located problems carry their own severity; other errors get one.
         prefix = "" if isinstance(exc, ConversionError) else "[red]error:[/] "
@@ -97,8 +142,43 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(3) from None
 
 
-@app.command()
+def _parameters(extra: list[str]) -> dict[str, str]:
+    """``-p NAME VALUE`` pairs (typer has no repeatable two-value option)."""
+    found: dict[str, str] = {}
+    rest = list(extra)
+    while rest:
+        flag = rest.pop(0)
+        if flag not in ("-p", "--parameter") or len(rest) < 2:
+            raise UsageError(
+                f"unexpected argument {flag!r}; parameters are given as -p NAME VALUE"
+            )
+        name, value = rest.pop(0), rest.pop(0)
+        if not name.isidentifier():
+            raise UsageError(f"-p {name}: not a valid parameter name")
+        found[name] = generation.literal(value)
+    return found
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[ProgressCallback]:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@app.command(context_settings=_EXTRA)
 def convert(
+    context: typer.Context,
     notebook: NotebookArg,
     out_dir: OutOption = None,
     name: NameOption = None,
@@ -112,22 +192,94 @@ def convert(
         bool,
         typer.Option("--force", help="Overwrite generated files you edited since."),
     ] = False,
+    kernel: KernelOption = None,
+    rtol: RtolOption = Tolerance.rtol,
+    atol: AtolOption = Tolerance.atol,
+    json_report: JsonOption = None,
+    max_calls: MaxCallsOption = Limits.max_calls,
+    max_rows: MaxRowsOption = Limits.max_rows,
 ) -> None:
-    """Write the package generated from NOTEBOOK's tagged cells.
+    """Write NOTEBOOK's package, run the notebook, and prove the package computes the same.
 
-    Example: `nb2prod convert analysis.ipynb --no-execute --out build/`
+    The notebook runs with papermill (the user's file is only read); its artifacts
+    and the calls to feature and predict functions are saved in the package, then
+    replayed against it. Exit 1 on any mismatch. `-p NAME VALUE` (repeatable) sets a
+    parameter of the `parameters` cell for the run and the package's config.
+
+    Example: `nb2prod convert analysis.ipynb -p THRESHOLD 0.4`
     """
     with _errors():
-        if not no_execute:
-            raise UsageError(
-                "running the notebook to save artifacts and prove equivalence is not "
-                f"available in nb2prod {__version__} yet; pass --no-execute"
-            )
-        generated, written = pipeline.convert_static(
-            Options(notebook, out_dir, name, force)
+        parameters = _parameters(context.args)
+        options = Options(notebook, out_dir, name, force, parameters=parameters)
+        if no_execute:
+            generated, written = pipeline.convert_static(options)
+            report.warnings(err, generated.warnings)
+            report.written(out, written)
+            return
+        run = RunOptions(parameters, kernel, Limits(max_calls, max_rows))
+        with _progress(f"running {notebook.name}") as progress:
+            proof = pipeline.convert(options, run, Tolerance(rtol, atol), progress)
+        _show_proof(proof, json_report)
+
+
+@app.command(context_settings=_EXTRA)
+def verify(
+    context: typer.Context,
+    notebook: NotebookArg,
+    out_dir: OutOption = None,
+    name: NameOption = None,
+    kernel: KernelOption = None,
+    rtol: RtolOption = Tolerance.rtol,
+    atol: AtolOption = Tolerance.atol,
+    json_report: JsonOption = None,
+    max_calls: MaxCallsOption = Limits.max_calls,
+    max_rows: MaxRowsOption = Limits.max_rows,
+) -> None:
+    """Run NOTEBOOK again and compare its calls with the package already on disk.
+
+    Changes no file. Exit 1 on any mismatch, naming the function, the call and
+    where the values differ.
+
+    Example: `nb2prod verify analysis.ipynb --json report.json`
+    """
+    with _errors():
+        parameters = _parameters(context.args)
+        options = Options(notebook, out_dir, name, parameters=parameters or None)
+        run = RunOptions(
+            parameters or _locked_parameters(options),
+            kernel,
+            Limits(max_calls, max_rows),
         )
-        report.warnings(err, generated.warnings)
-        report.written(out, written)
+        with _progress(f"running {notebook.name}") as progress:
+            proof = pipeline.verify(options, run, Tolerance(rtol, atol), progress)
+        _show_proof(proof, json_report)
+
+
+def _locked_parameters(options: Options) -> dict[str, object]:
+    import ast
+
+    from nb2prod.lock import read_lock
+    from nb2prod.naming import package_name
+
+    folder = (options.out or options.notebook.parent) / package_name(
+        options.notebook, options.name
+    )
+    lock = read_lock(folder)
+    return {
+        k: ast.literal_eval(v) for k, v in (lock.parameters if lock else {}).items()
+    }
+
+
+def _show_proof(proof: pipeline.Proof, json_report: Path | None) -> None:
+    report.warnings(err, proof.generated.warnings)
+    report.recording_warnings(err, proof.recording)
+    if proof.written is not None:
+        report.written(out, proof.written)
+    report.equivalence(out, proof.report, proof.recording)
+    if json_report is not None:
+        json_report.write_text(proof.report.to_json(), "utf-8")
+    if not proof.report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -172,7 +324,7 @@ def check(
 def diff(
     notebook: NotebookArg, out_dir: OutOption = None, name: NameOption = None
 ) -> None:
-    """Show what `convert` would change, as a unified diff; write nothing.
+    """Show what `convert --no-execute` would change, as a unified diff; write nothing.
 
     Exits 1 when there are changes, 0 when the package is up to date.
 
@@ -204,9 +356,9 @@ def tags(
         if notebook is None:
             report.vocabulary_table(out, vocabulary)
             return
-        selection, cells = pipeline.analyse_cells(Options(notebook))
-        pipeline.require_tags(selection)
-        artifacts = pipeline.artifact_names(notebook, selection, cells)
+        selection, cells = generation.analyse_cells(Options(notebook))
+        generation.require_tags(selection)
+        artifacts = generation.artifact_names(selection, cells)
         report.tagged_cells(out, selection, cells, vocabulary, artifacts)
 
 

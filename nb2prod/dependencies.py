@@ -19,26 +19,32 @@ class Dependency:
     version: str | None
     #: The import names that need it (``sklearn``).
     modules: tuple[str, ...]
+    #: Pin the exact version: the library wrote an artifact the package loads.
+    exact: bool = False
 
     @property
     def requirement(self) -> str:
         """The line for pyproject's dependency list."""
-        return (
-            f"{self.distribution}>={self.version}"
-            if self.version
-            else self.distribution
-        )
+        if not self.version:
+            return self.distribution
+        return f"{self.distribution}{'==' if self.exact else '>='}{self.version}"
 
 
 def resolve(
-    modules: Iterable[str], locked: Mapping[str, str], package: str
+    modules: Iterable[str],
+    locked: Mapping[str, str],
+    package: str,
+    pinned: Mapping[str, str] | None = None,
 ) -> tuple[list[Dependency], list[str]]:
     """Dependencies for the top-level ``modules``, and the modules nobody provides.
 
     Versions already recorded in the package's lock file win over the ones
     installed here, so that ``check`` gives the same answer on every machine.
+    ``pinned`` distributions (those that wrote artifacts) are always included, at
+    exactly their version.
     """
-    by_distribution: dict[str, list[str]] = {}
+    pinned = pinned or {}
+    by_distribution: dict[str, list[str]] = {name: [] for name in pinned}
     unknown: list[str] = []
     for module in sorted(set(modules)):
         if module in ("__future__", package) or module in sys.stdlib_module_names:
@@ -49,7 +55,12 @@ def resolve(
             continue
         by_distribution.setdefault(owners[0], []).append(module)
     found = [
-        Dependency(dist, locked.get(dist) or _installed_version(dist), tuple(mods))
+        Dependency(
+            dist,
+            pinned.get(dist) or locked.get(dist) or _installed_version(dist),
+            tuple(mods),
+            exact=dist in pinned,
+        )
         for dist, mods in sorted(
             by_distribution.items(), key=lambda item: item[0].lower()
         )

@@ -27,6 +27,12 @@ class Lock:
     files: dict[str, str] = field(default_factory=dict)
     #: Versions of the distributions the package depends on.
     dependencies: dict[str, str] = field(default_factory=dict)
+    #: SHA-256 of every file saved from the notebook run (artifacts, cases, fixtures).
+    recorded: dict[str, str] = field(default_factory=dict)
+    #: Exact versions of the libraries that wrote the artifacts.
+    pinned: dict[str, str] = field(default_factory=dict)
+    #: ``-p NAME VALUE`` overrides of the last run, as Python literals.
+    parameters: dict[str, str] = field(default_factory=dict)
 
     def text(self) -> str:
         """The lock file's content: stable JSON."""
@@ -35,8 +41,11 @@ class Lock:
             "nb2prod_version": self.nb2prod_version,
             "notebook": self.notebook,
             "notebook_hash": self.notebook_hash,
+            "parameters": dict(sorted(self.parameters.items())),
             "dependencies": dict(sorted(self.dependencies.items())),
+            "pinned": dict(sorted(self.pinned.items())),
             "files": dict(sorted(self.files.items())),
+            "recorded": dict(sorted(self.recorded.items())),
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -59,11 +68,16 @@ def read_lock(folder: Path) -> Lock | None:
             notebook=str(data["notebook"]),
             notebook_hash=str(data["notebook_hash"]),
             files={str(k): str(v) for k, v in data["files"].items()},
-            dependencies={
-                str(k): str(v) for k, v in data.get("dependencies", {}).items()
-            },
+            dependencies=_strings(data.get("dependencies", {})),
+            recorded=_strings(data.get("recorded", {})),
+            pinned=_strings(data.get("pinned", {})),
+            parameters=_strings(data.get("parameters", {})),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         raise Nb2ProdError(
             f"{path}: the lock file is damaged; delete it and convert with --force"
         ) from None
+
+
+def _strings(mapping: dict[object, object]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in mapping.items()}

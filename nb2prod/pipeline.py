@@ -1,62 +1,22 @@
-"""The stages of nb2prod, called in order: read → select → analyse → plan → render → write."""
+"""The commands' work: convert, check, diff and verify, each a short run of stages."""
 
 from __future__ import annotations
 
 import difflib
-import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from nb2prod import __version__
-from nb2prod.analysis import CellAnalysis, analyse
-from nb2prod.dependencies import Dependency, resolve
-from nb2prod.errors import ConversionError, Diagnostic, NotebookError, Severity
-from nb2prod.formatting import format_files
-from nb2prod.lock import LOCK_NAME, Lock, read_lock, sha256
-from nb2prod.naming import package_name
-from nb2prod.plan import PackagePlan, make_plan
-from nb2prod.reading import DEFAULT_MAX_BYTES, read_notebook
-from nb2prod.render import RenderInput, render
-from nb2prod.tagging import Selection, select
-from nb2prod.vocabulary import Role, load_vocabulary
+from nb2prod.compare import Tolerance
+from nb2prod.errors import ConversionError, Location, Nb2ProdError, error
+from nb2prod.execute import Progress, Recording, RunOptions, execute
+from nb2prod.generation import Generated, Options, generate
+from nb2prod.lock import LOCK_NAME
+from nb2prod.replay import VerifyReport, replay
 from nb2prod.writing import Fate, WriteReport, plan_changes, write
-
-TAG_HINT = (
-    "tag a cell in JupyterLab (property inspector → Cell Tags, e.g. nb2prod:export), "
-    "or make `# nb2prod: export` its first line; `nb2prod tags` lists the tags"
-)
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the user asked for."""
-
-    #: The notebook file.
-    notebook: Path
-    #: The folder that holds the package folder; None for the notebook's folder.
-    out: Path | None = None
-    #: The package name; None to derive it from the notebook's file name.
-    name: str | None = None
-    #: Overwrite files edited since generation.
-    force: bool = False
-    #: Refuse notebook files larger than this.
-    max_bytes: int = DEFAULT_MAX_BYTES
-
-
-@dataclass(frozen=True)
-class Generated:
-    """A package generated in memory."""
-
-    #: The plan it was rendered from.
-    plan: PackagePlan
-    #: Where it belongs on disk.
-    folder: Path
-    #: Every generated file by relative path, the lock excluded.
-    files: dict[str, str]
-    #: The lock recording them.
-    lock: Lock
-    #: Warnings from every stage.
-    warnings: tuple[Diagnostic, ...]
 
 
 @dataclass(frozen=True)
@@ -69,84 +29,117 @@ class StaleFile:
     diff: str
 
 
-def generate(options: Options) -> Generated:
-    """Generate the package in memory, writing nothing.
+@dataclass(frozen=True)
+class Proof:
+    """A package written (or found) and the replay of the notebook's calls against it."""
 
-    1. read the notebook (nbformat) and give each code cell its role;
-    2. analyse every code cell with libcst;
-    3. plan the package: modules, imports, API, artifacts, tests;
-    4. resolve dependencies, reusing versions the lock already records;
-    5. render the templates and format the Python with black;
-    6. record every file's hash in the lock.
-    """
-    vocabulary = load_vocabulary()
-    notebook = read_notebook(options.notebook, options.max_bytes)
-    selection = select(notebook, vocabulary)
-    _require_shipping_cells(selection)
-    cells = [analyse(notebook, cell) for cell in selection.cells]
-    package = package_name(options.notebook, options.name)
-    folder = (options.out or options.notebook.parent) / package
-    plan = make_plan(notebook, cells, package, vocabulary, selection.diagnostics)
-    previous = read_lock(folder)
-    locked = previous.dependencies if previous else {}
-    runtime, unknown = resolve(_runtime_modules(plan), locked, package)
-    tests, unknown_tests = resolve(_test_modules(plan), locked, package)
-    tests = [d for d in tests if d not in runtime]
-    files = format_files(
-        render(
-            RenderInput(
-                plan, tuple(runtime), tuple(tests), _notebook_ref(options, folder)
-            )
-        )
-    )
-    lock = Lock(
-        nb2prod_version=__version__,
-        notebook=Path(os.path.relpath(options.notebook, folder)).as_posix(),
-        notebook_hash=notebook.source_hash,
-        files={path: sha256(text) for path, text in files.items()},
-        dependencies={
-            d.distribution: d.version for d in [*runtime, *tests] if d.version
-        },
-    )
-    warnings = tuple(d for d in plan.diagnostics if d.severity is Severity.WARNING)
-    return Generated(
-        plan, folder, files, lock, warnings + _unknown(options, unknown + unknown_tests)
-    )
+    #: What was generated.
+    generated: Generated
+    #: What happened to each file (None for verify, which writes nothing).
+    written: WriteReport | None
+    #: What the notebook run recorded.
+    recording: Recording
+    #: The replay.
+    report: VerifyReport
 
 
 def convert_static(options: Options) -> tuple[Generated, WriteReport]:
     """Generate the package and write it; the lock is written last."""
     generated = generate(options)
     report = plan_changes(
-        generated.folder, generated.files, read_lock(generated.folder), options.force
+        generated.folder, generated.files, generated.known, options.force
     )
     write(report, generated.lock)
     return generated, report
 
 
+def convert(
+    options: Options,
+    run: RunOptions,
+    tolerance: Tolerance,
+    progress: Progress | None = None,
+) -> Proof:
+    """Write the package, run the notebook, save what it recorded, replay and compare.
+
+    1. generate the package statically, and stop early on a refused write;
+    2. run an instrumented copy of the notebook with papermill (in a temporary folder);
+    3. require a recorded call of every feature and predict function;
+    4. generate again with the recording (artifacts, cases, fixtures, pinned versions);
+    5. write everything, the lock last;
+    6. replay the recorded calls against the written package in a fresh process.
+    """
+    static = generate(options)
+    _refuse_early(static, options.force)
+    with _run_folder(static.folder) as folder:
+        recording = execute(static.plan, static.cells, folder, run, progress)
+        _require_calls(static, recording)
+        generated = generate(options, recording)
+        written = plan_changes(
+            generated.folder, generated.files, generated.known, options.force
+        )
+        write(written, generated.lock)
+        keep_executed(recording, generated.folder)
+    report = replay(
+        generated.folder / "src",
+        generated.plan.package,
+        generated.folder / "tests" / "cases",
+        tolerance,
+    )
+    return Proof(generated, written, recording, report)
+
+
+def verify(
+    options: Options,
+    run: RunOptions,
+    tolerance: Tolerance,
+    progress: Progress | None = None,
+) -> Proof:
+    """Run the notebook again and replay its calls against the package on disk."""
+    generated = generate(options)
+    if not (generated.folder / LOCK_NAME).is_file():
+        raise Nb2ProdError(
+            f"{generated.folder}: no package generated by nb2prod here; "
+            f"run `nb2prod convert {options.notebook}` first"
+        )
+    with _run_folder(generated.folder) as folder:
+        recording = execute(generated.plan, generated.cells, folder, run, progress)
+        _require_calls(generated, recording)
+        report = replay(
+            generated.folder / "src",
+            generated.plan.package,
+            recording.folder / "cases",
+            tolerance,
+        )
+    return Proof(generated, None, recording, report)
+
+
 def check(options: Options) -> tuple[Generated, list[StaleFile]]:
     """Files on disk that differ from what the notebook generates now."""
     generated = generate(options)
-    previous = read_lock(generated.folder)
-    expected = {**generated.files, LOCK_NAME: generated.lock.text()}
-    obsolete = set(previous.files) - set(expected) if previous else set()
+    expected: dict[str, str | bytes] = {
+        **generated.files,
+        LOCK_NAME: generated.lock.text(),
+    }
+    obsolete = (
+        set(generated.previous.files) - set(expected) if generated.previous else set()
+    )
     stale = []
     for path in sorted(set(expected) | obsolete):
         on_disk = _read(generated.folder / path)
         wanted = expected.get(path)
         if on_disk != wanted:
-            stale.append(StaleFile(path, unified_diff(path, on_disk, wanted)))
+            stale.append(
+                StaleFile(path, unified_diff(path, _text(on_disk), _text(wanted)))
+            )
     return generated, stale
 
 
 def diff(options: Options) -> tuple[Generated, WriteReport, str]:
-    """What ``convert`` would change, as one unified diff; writes nothing."""
+    """What ``convert --no-execute`` would change, as one unified diff; writes nothing."""
     generated = generate(options)
-    report = plan_changes(
-        generated.folder, generated.files, read_lock(generated.folder), True
-    )
+    report = plan_changes(generated.folder, generated.files, generated.known, True)
     texts = [
-        unified_diff(c.path, c.old, c.new)
+        unified_diff(c.path, _text(c.old), _text(c.new))
         for c in report.changes
         if c.fate in (Fate.CREATED, Fate.UPDATED, Fate.REMOVED)
     ]
@@ -164,87 +157,65 @@ def unified_diff(path: str, old: str | None, new: str | None) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def analyse_cells(options: Options) -> tuple[Selection, list[CellAnalysis]]:
-    """Read and analyse the notebook's cells, for ``nb2prod tags``."""
-    notebook = read_notebook(options.notebook, options.max_bytes)
-    selection = select(notebook, load_vocabulary())
-    return selection, [analyse(notebook, cell) for cell in selection.cells]
+def keep_executed(recording: Recording, folder: Path) -> Path:
+    """Keep the executed notebook under the package's build folder, for debugging."""
+    target = folder / "build" / recording.executed.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(recording.executed, target)
+    return target
 
 
-class UntaggedNotebookError(NotebookError):
-    """The notebook has no nb2prod tag at all (``check`` skips such notebooks)."""
+def _refuse_early(generated: Generated, force: bool) -> None:
+    """Fail before running the notebook when the write would be refused anyway."""
+    report = plan_changes(generated.folder, generated.files, generated.known, force)
+    if report.count(Fate.REFUSED):
+        write(report, generated.lock)  # raises WriteRefusedError, writes nothing
 
 
-def require_tags(selection: Selection) -> None:
-    """Raise for bad tags, or when no cell is tagged."""
-    if any(d.severity is Severity.ERROR for d in selection.diagnostics):
-        raise ConversionError(list(selection.diagnostics))
-    if not selection.tagged:
-        raise UntaggedNotebookError(
-            selection.notebook.path, "no cell has an nb2prod tag", TAG_HINT
+def _require_calls(generated: Generated, recording: Recording) -> None:
+    problems = []
+    for function in generated.plan.public:
+        if recording.calls.get(function.name):
+            continue
+        cell = function.cell.cell.cell
+        line = next(
+            s.first_line
+            for s in function.cell.statements
+            if s.binds[:1] == (function.name,)
         )
+        problems.append(
+            error(
+                f"{function.role.value} function '{function.name}' was never called while "
+                "the notebook ran, so nothing proves the package computes the same",
+                Location(generated.plan.notebook.path, cell.number, cell.id, line),
+                f"call {function.name}(...) once in an untagged cell after its definition",
+            )
+        )
+    if problems:
+        raise ConversionError(problems)
 
 
-def artifact_names(
-    path: Path, selection: Selection, cells: list[CellAnalysis]
-) -> set[str]:
-    """The artifact names shipped code reads; empty when planning fails."""
+@contextmanager
+def _run_folder(package: Path) -> Iterator[Path]:
+    package.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(
+        prefix=f".{package.name}.run-", dir=package.parent
+    ) as folder:
+        yield Path(folder)
+
+
+def _text(content: str | bytes | None) -> str | None:
+    if isinstance(content, bytes):
+        return f"<{len(content)} bytes>\n"
+    return content
+
+
+def _read(path: Path) -> str | bytes | None:
     try:
-        plan = make_plan(selection.notebook, cells, "package", load_vocabulary())
-    except ConversionError:
-        return set()
-    return {name for name, _ in plan.artifacts}
-
-
-def _require_shipping_cells(selection: Selection) -> None:
-    require_tags(selection)
-    if not any(c.role is not None and c.role.ships_code for c in selection.tagged):
-        raise NotebookError(
-            selection.notebook.path,
-            "no cell ships code: tag at least one cell nb2prod:export, nb2prod:feature "
-            "or nb2prod:predict",
-            TAG_HINT,
-        )
-
-
-def _runtime_modules(plan: PackagePlan) -> list[str]:
-    # The artifacts loader reads joblib files.
-    return [*plan.runtime_modules, *(["joblib"] if plan.artifacts else [])]
-
-
-def _test_modules(plan: PackagePlan) -> list[str]:
-    # Test fixtures are joblib files too.
-    fixtures = any(test.fixtures for test in plan.tests)
-    return ["pytest", *plan.test_modules, *(["joblib"] if fixtures else [])]
-
-
-def _notebook_ref(options: Options, folder: Path) -> str:
-    return Path(os.path.relpath(options.notebook, folder.parent)).as_posix()
-
-
-def _unknown(options: Options, modules: list[str]) -> tuple[Diagnostic, ...]:
-    from nb2prod.errors import Location, warning
-
-    return tuple(
-        warning(
-            f"no installed distribution provides the module '{module}'; "
-            "add it to the package's dependencies by hand",
-            Location(options.notebook),
-        )
-        for module in sorted(set(modules))
-    )
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text("utf-8")
-    except (
-        FileNotFoundError,
-        IsADirectoryError,
-        NotADirectoryError,
-        UnicodeDecodeError,
-    ):
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
-
-
-__all__ = ["Dependency", "Generated", "Options", "Role", "StaleFile"]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data

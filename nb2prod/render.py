@@ -86,6 +86,7 @@ def render(data: RenderInput) -> dict[str, str]:
         dependencies=[d.requirement for d in data.dependencies],
         test_dependencies=[d.requirement for d in data.test_dependencies],
     )
+    files[".gitignore"] = env.get_template("gitignore.j2").render(common)
     files["README.md"] = env.get_template("README.md.j2").render(
         common, plan=plan, artifacts=[name for name, _ in plan.artifacts]
     )

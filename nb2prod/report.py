@@ -10,7 +10,9 @@ from rich.table import Table
 
 from nb2prod.analysis import CellAnalysis, Kind
 from nb2prod.errors import Diagnostic
+from nb2prod.execute import Recording
 from nb2prod.pipeline import StaleFile
+from nb2prod.replay import VerifyReport
 from nb2prod.tagging import Selection
 from nb2prod.vocabulary import Role, Vocabulary
 from nb2prod.writing import Fate, WriteReport
@@ -32,15 +34,85 @@ def warnings(console: Console, diagnostics: Iterable[Diagnostic]) -> None:
 
 
 def written(console: Console, report: WriteReport) -> None:
-    """One line per file that changed, then a summary."""
+    """One line per generated file that changed, one per folder of recorded files."""
+    folded: dict[tuple[str, Fate], int] = {}
     for change in report.changes:
-        if change.fate is not Fate.UNCHANGED:
-            style = _FATE_STYLE[change.fate]
-            console.print(f"  [{style}]{change.fate.value:>9}[/] {escape(change.path)}")
+        if change.fate is Fate.UNCHANGED:
+            continue
+        folder = _recorded_folder(change.path)
+        if folder:
+            folded[(folder, change.fate)] = folded.get((folder, change.fate), 0) + 1
+            continue
+        style = _FATE_STYLE[change.fate]
+        console.print(f"  [{style}]{change.fate.value:>9}[/] {escape(change.path)}")
+    for (folder, fate), count in sorted(
+        folded.items(), key=lambda i: (i[0][0], i[0][1].value)
+    ):
+        style = _FATE_STYLE[fate]
+        console.print(f"  [{style}]{fate.value:>9}[/] {escape(folder)} ({count} files)")
     counts = ", ".join(
         f"{report.count(fate)} {fate.value}" for fate in Fate if report.count(fate)
     )
     console.print(f"[bold]{escape(str(report.folder))}[/]: {counts or 'nothing to do'}")
+
+
+def _recorded_folder(path: str) -> str:
+    for prefix in ("tests/cases/", "tests/fixtures/"):
+        if path.startswith(prefix):
+            return prefix
+    return ""
+
+
+def recording_warnings(console: Console, recording: Recording) -> None:
+    """What the recorder could not store."""
+    for message in recording.warnings:
+        console.print(f"warning: {escape(message)}", style="yellow")
+
+
+def equivalence(console: Console, report: VerifyReport, recording: Recording) -> None:
+    """A table of replayed calls per function, then the first mismatch of each."""
+    table = Table(title="package vs notebook")
+    for column in (
+        "function",
+        "calls in notebook",
+        "replayed",
+        "equal",
+        "max abs diff",
+        "max rel diff",
+    ):
+        table.add_column(column, justify="left" if column == "function" else "right")
+    for function in report.functions:
+        style = "green" if function.equal == function.calls else "red"
+        table.add_row(
+            f"{function.module}.{function.function}",
+            str(recording.calls.get(function.function, 0)),
+            str(function.calls),
+            f"[{style}]{function.equal}[/]",
+            f"{function.max_abs:.3g}",
+            f"{function.max_rel:.3g}",
+        )
+    console.print(table)
+    for function in report.functions:
+        for note in function.notes:
+            console.print(f"note: {function.function}: {escape(note)}", style="dim")
+        if function.mismatch is not None:
+            mismatch = function.mismatch
+            where = f" at {mismatch.where}" if mismatch.where else ""
+            console.print(
+                f"[red]mismatch:[/] {escape(function.function)}, call tests/cases/"
+                f"{escape(mismatch.case)}{escape(where)}: {escape(mismatch.detail)}"
+            )
+    seconds = f"notebook ran in {recording.seconds:.1f} s"
+    tolerance = f"rtol={report.tolerance.rtol:g}, atol={report.tolerance.atol:g}"
+    if report.ok:
+        console.print(
+            f"[green]equivalent:[/] every recorded call matches ({tolerance}; {seconds})"
+        )
+    else:
+        failed = sum(1 for f in report.functions if f.equal != f.calls)
+        console.print(
+            f"[red]not equivalent:[/] {failed} function(s) differ ({tolerance}; {seconds})"
+        )
 
 
 def stale(

@@ -33,9 +33,9 @@ class FileChange:
     #: Its fate.
     fate: Fate
     #: The content on disk before, or None.
-    old: str | None
+    old: str | bytes | None
     #: The content to write, or None when removed or kept.
-    new: str | None
+    new: str | bytes | None
 
 
 @dataclass(frozen=True)
@@ -53,21 +53,29 @@ class WriteReport:
 
 
 def plan_changes(
-    folder: Path, files: Mapping[str, str], previous: Lock | None, force: bool
+    folder: Path,
+    files: Mapping[str, str | bytes],
+    known: Mapping[str, str],
+    force: bool,
 ) -> WriteReport:
-    """Decide each file's fate without writing anything."""
-    known = previous.files if previous else {}
+    """Decide each file's fate without writing anything.
+
+    ``known`` maps the files nb2prod wrote last time to their hashes (from the lock):
+    a known file whose hash changed was edited by the user.
+    """
     changes: list[FileChange] = []
     for path in sorted(set(files) | set(known)):
-        old = _read(folder / path)
         new = files.get(path)
+        old = _read(folder / path, binary=isinstance(new, bytes) or new is None)
         changes.append(
             FileChange(path, _fate(old, new, known.get(path), force), old, new)
         )
     return WriteReport(folder, tuple(changes))
 
 
-def _fate(old: str | None, new: str | None, recorded: str | None, force: bool) -> Fate:
+def _fate(
+    old: str | bytes | None, new: str | bytes | None, recorded: str | None, force: bool
+) -> Fate:
     edited = old is not None and (recorded is None or sha256(old) != recorded)
     if new is None:
         if old is None:
@@ -86,7 +94,7 @@ def write(report: WriteReport, lock: Lock) -> None:
     if refused:
         raise WriteRefusedError(refused, report.folder)
     folder = report.folder
-    staged = {
+    staged: dict[str, str | bytes | None] = {
         c.path: c.new for c in report.changes if c.fate in (Fate.CREATED, Fate.UPDATED)
     }
     staged[LOCK_NAME] = lock.text()
@@ -95,10 +103,13 @@ def write(report: WriteReport, lock: Lock) -> None:
         tempfile.mkdtemp(prefix=f".{folder.name}.nb2prod-", dir=folder.parent)
     )
     try:
-        for path, text in staged.items():
+        for path, content in staged.items():
             target = temporary / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text or "", encoding="utf-8", newline="\n")
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+            else:
+                target.write_text(content or "", encoding="utf-8", newline="\n")
         if not folder.exists():
             temporary.replace(folder)  # the whole package appears at once
             return
@@ -112,9 +123,9 @@ def write(report: WriteReport, lock: Lock) -> None:
         shutil.rmtree(temporary, ignore_errors=True)
 
 
-def _read(path: Path) -> str | None:
+def _read(path: Path, binary: bool) -> str | bytes | None:
     try:
-        return path.read_text("utf-8")
+        return path.read_bytes() if binary else path.read_text("utf-8")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
     except UnicodeDecodeError:

@@ -12,13 +12,15 @@ from nb2prod.writing import Fate, plan_changes, write
 
 
 def lock_for(files: dict[str, str]) -> Lock:
+    """A lock recording ``files`` as generated."""
     return Lock("0.1.0", "../nb.ipynb", "abc", {p: sha256(t) for p, t in files.items()})
 
 
 def generate(
     folder: Path, files: dict[str, str], force: bool = False
 ) -> dict[str, Fate]:
-    report = plan_changes(folder, files, read_lock(folder), force)
+    previous = read_lock(folder)
+    report = plan_changes(folder, files, previous.files if previous else {}, force)
     write(report, lock_for(files))
     return {change.path: change.fate for change in report.changes}
 

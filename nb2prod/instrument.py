@@ -1,0 +1,91 @@
+"""Build the instrumented copy of a notebook that papermill runs.
+
+The user's cells are kept as they are (``nb2prod:skip`` cells dropped); one-line
+cells calling :class:`nb2prod.recorder.Session` are injected around them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat.v4 import new_code_cell
+
+from nb2prod.analysis import CellAnalysis
+from nb2prod.plan import PackagePlan
+from nb2prod.recorder import SESSION
+from nb2prod.vocabulary import Role
+
+#: Tag of every cell nb2prod injects.
+INJECTED = "nb2prod-injected"
+#: Metadata key holding a kept cell's number in the user's notebook.
+CELL_NUMBER = "nb2prod_cell"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much the recorder keeps."""
+
+    #: Calls recorded per function (the first ones).
+    max_calls: int = 10
+    #: Rows kept of a large input; its output is recomputed on them.
+    max_rows: int = 1000
+
+
+def instrument(
+    plan: PackagePlan, cells: Sequence[CellAnalysis], folder: Path, limits: Limits
+) -> Any:
+    """The notebook to run: the user's cells plus the recorder's."""
+    original = nbformat.read(str(plan.notebook.path), as_version=4)  # type: ignore[no-untyped-call]
+    roles = {c.cell.cell.number: c.cell.role for c in cells}
+    wraps = _wraps_after(plan)
+    fixtures = {t.cell.cell.cell.number: t for t in plan.tests if t.fixtures}
+    new_cells = [_injected(_setup(folder, limits))]
+    for number, cell in enumerate(original.cells, 1):
+        if roles.get(number) is Role.SKIP:
+            continue
+        if number in fixtures:
+            test = fixtures[number]
+            new_cells.append(
+                _injected(_call("fixtures", test.name, "globals()", test.fixtures))
+            )
+        cell.metadata[CELL_NUMBER] = number
+        new_cells.append(cell)
+        for module, names in wraps.get(number, {}).items():
+            new_cells.append(_injected(_call("wrap", "globals()", module, names)))
+    artifacts = [name for name, _ in plan.artifacts]
+    new_cells.append(_injected(_call("finish", "globals()", artifacts)))
+    original.cells = new_cells
+    return original
+
+
+def _wraps_after(plan: PackagePlan) -> dict[int, dict[str, list[str]]]:
+    """For each cell number, the public functions it defines, by module."""
+    wraps: dict[int, dict[str, list[str]]] = {}
+    for function in plan.public:
+        number = function.cell.cell.cell.number
+        wraps.setdefault(number, {}).setdefault(function.module, []).append(
+            function.name
+        )
+    return wraps
+
+
+def _setup(folder: Path, limits: Limits) -> str:
+    return (
+        "import nb2prod.recorder\n"
+        f"{SESSION} = nb2prod.recorder.Session({json.dumps(str(folder))}, "
+        f"max_calls={limits.max_calls}, max_rows={limits.max_rows})"
+    )
+
+
+def _call(method: str, *args: object) -> str:
+    rendered = [a if a == "globals()" else json.dumps(a) for a in args]
+    return f"{SESSION}.{method}({', '.join(rendered)})"
+
+
+def _injected(source: str) -> Any:
+    return new_code_cell(source, metadata={"tags": [INJECTED]})  # type: ignore[no-untyped-call]

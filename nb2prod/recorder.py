@@ -1,0 +1,225 @@
+"""Runs inside the notebook's kernel: records calls, fixtures and artifacts.
+
+nb2prod injects one-line cells that call a :class:`Session`; the user's own cells
+are untouched. Recording must never break the notebook: a value that cannot be
+stored becomes a warning in ``recording.json``, not an exception.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import sys
+from collections.abc import Callable, Mapping, MutableMapping
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
+from pathlib import Path
+from typing import Any
+
+from nb2prod import casefile
+
+#: The name of the session object in the notebook's namespace.
+SESSION = "__nb2prod__"
+
+
+class Session:
+    """What one instrumented run records, written under ``folder``."""
+
+    def __init__(self, folder: str, max_calls: int = 10, max_rows: int = 1000) -> None:
+        self.folder = Path(folder)
+        self.max_calls = max_calls
+        self.max_rows = max_rows
+        self.counts: dict[str, int] = {}
+        self.stored: dict[str, int] = {}
+        self.warnings: list[str] = []
+        self._replaying = False
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def wrap(
+        self, namespace: MutableMapping[str, Any], module: str, names: list[str]
+    ) -> None:
+        """Replace each function in ``namespace`` by a recording wrapper."""
+        for name in names:
+            function = namespace.get(name)
+            if callable(function) and not hasattr(function, "__nb2prod_recorded__"):
+                namespace[name] = self._recording(name, module, function)
+
+    def _recording(
+        self, name: str, module: str, function: Callable[..., Any]
+    ) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            self.counts[name] = self.counts.get(name, 0) + 1
+            if self._replaying or self.stored.get(name, 0) >= self.max_calls:
+                return function(*args, **kwargs)
+            case = self.folder / "cases" / name / f"{self.stored.get(name, 0) + 1:03d}"
+            inputs = self._store_inputs(case, args, kwargs)
+            result = function(*args, **kwargs)
+            if inputs is not None:
+                self._finish_case(case, name, module, function, inputs, result)
+            return result
+
+        recorded.__nb2prod_recorded__ = True  # type: ignore[attr-defined]
+        return recorded
+
+    def _store_inputs(
+        self, case: Path, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Store the arguments before the call (the function may mutate them)."""
+        sliced_args, sliced_kwargs, sliced = self._slice(args, kwargs)
+        try:
+            return {
+                "args": [
+                    casefile.save(a, case, f"arg{i}") for i, a in enumerate(sliced_args)
+                ],
+                "kwargs": {
+                    k: casefile.save(v, case, f"kw_{k}")
+                    for k, v in sliced_kwargs.items()
+                },
+                "sliced": sliced,
+                "call": (sliced_args, sliced_kwargs) if sliced else None,
+            }
+        except Exception as exc:  # an argument that cannot be stored: skip this call
+            self._warn(
+                f"a call's arguments could not be stored ({type(exc).__name__}: {exc})"
+            )
+            return None
+
+    def _finish_case(
+        self,
+        case: Path,
+        name: str,
+        module: str,
+        function: Callable[..., Any],
+        inputs: dict[str, Any],
+        result: Any,
+    ) -> None:
+        try:
+            if inputs["sliced"]:
+                # The expected output of the slice, computed by the notebook's own code.
+                sliced_args, sliced_kwargs = inputs["call"]
+                self._replaying = True
+                try:
+                    result = function(*sliced_args, **sliced_kwargs)
+                finally:
+                    self._replaying = False
+            record = {
+                "function": name,
+                "module": module,
+                "args": inputs["args"],
+                "kwargs": inputs["kwargs"],
+                "result": casefile.save(result, case, "result"),
+                "sliced": inputs["sliced"],
+            }
+            (case / "case.json").write_text(
+                json.dumps(record, indent=2) + "\n", "utf-8"
+            )
+            self.stored[name] = self.stored.get(name, 0) + 1
+        except Exception as exc:
+            self._warn(
+                f"a call of {name} could not be stored ({type(exc).__name__}: {exc})"
+            )
+
+    def _slice(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any], bool]:
+        cut = [self._head(a) for a in args]
+        cut_kw = {k: self._head(v) for k, v in kwargs.items()}
+        sliced = any(a is not b for a, b in zip(cut, args, strict=True)) or any(
+            cut_kw[k] is not kwargs[k] for k in kwargs
+        )
+        return tuple(cut), cut_kw, sliced
+
+    def _head(self, value: Any) -> Any:
+        """The first ``max_rows`` rows of a large frame, array or list; else the value."""
+        try:
+            if len(value) <= self.max_rows or isinstance(value, str | bytes | dict):
+                return value
+        except TypeError:
+            return value
+        if hasattr(value, "iloc"):
+            return value.iloc[: self.max_rows].copy()
+        if isinstance(value, list | tuple):
+            return type(value)(value[: self.max_rows])
+        if hasattr(value, "shape") and hasattr(value, "__getitem__"):
+            return value[: self.max_rows].copy()
+        return value
+
+    def fixtures(
+        self, test: str, namespace: Mapping[str, Any], names: list[str]
+    ) -> None:
+        """Save the notebook data a test cell reads, as it is before the cell runs."""
+        import joblib
+
+        folder = self.folder / "fixtures" / test
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            if name not in namespace:
+                self._warn(f"{test} reads {name!r}, which is not defined when it runs")
+                continue
+            try:
+                joblib.dump(namespace[name], folder / f"{name}.joblib")
+            except Exception as exc:
+                self._warn(
+                    f"{test}: {name!r} could not be saved ({type(exc).__name__}: {exc})"
+                )
+
+    def finish(self, namespace: Mapping[str, Any], artifacts: list[str]) -> None:
+        """Save the artifacts and the summary of the run."""
+        manifest = self._save_artifacts(namespace, artifacts)
+        summary = {
+            "calls": self.counts,
+            "stored": self.stored,
+            "warnings": self.warnings,
+            "libraries": manifest["libraries"],
+            "python": sys.version.split()[0],
+        }
+        (self.folder / "recording.json").write_text(
+            json.dumps(summary, indent=2) + "\n", "utf-8"
+        )
+
+    def _save_artifacts(
+        self, namespace: Mapping[str, Any], names: list[str]
+    ) -> dict[str, Any]:
+        import joblib
+
+        folder = self.folder / "artifacts"
+        folder.mkdir(parents=True, exist_ok=True)
+        entries: dict[str, Any] = {}
+        libraries: dict[str, str] = {"joblib": version("joblib")} if names else {}
+        for name in names:
+            if name not in namespace:
+                raise NameError(
+                    f"artifact {name!r} is not defined when the notebook ends"
+                )
+            value = namespace[name]
+            path = folder / f"{name}.joblib"
+            joblib.dump(value, path)
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            kind = f"{type(value).__module__}.{type(value).__qualname__}"
+            entries[name] = {"file": path.name, "sha256": digest, "type": kind}
+            libraries.update(_libraries_of(value))
+        manifest = {"artifacts": entries, "libraries": dict(sorted(libraries.items()))}
+        (folder / "manifest.json").write_text(
+            json.dumps(manifest, indent=2) + "\n", "utf-8"
+        )
+        return manifest
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
+def _libraries_of(value: Any) -> dict[str, str]:
+    """Distributions (and versions) of the classes inside an artifact."""
+    modules = {type(value).__module__.split(".")[0]}
+    for step in getattr(value, "steps", []) or []:  # scikit-learn pipelines
+        modules.add(type(step[-1]).__module__.split(".")[0])
+    found: dict[str, str] = {}
+    owners = packages_distributions()
+    for module in modules:
+        for distribution in owners.get(module, []):
+            try:
+                found[distribution] = version(distribution)
+            except PackageNotFoundError:
+                continue
+    return found

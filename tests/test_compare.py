@@ -1,0 +1,678 @@
+"""Tolerant comparison of recorded (expected) and recomputed (actual) values."""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import math
+import subprocess
+import sys
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import nb2prod.compare
+from nb2prod.compare import Comparison, Tolerance, compare
+
+# Boundaries that are exact in binary floating point: atol + rtol * |2.0| == 1.0.
+EXACT_EDGE = Tolerance(rtol=0.25, atol=0.5)
+
+
+# Defaults and the module itself
+
+
+def test_defaults() -> None:
+    assert Tolerance() == Tolerance(rtol=1e-9, atol=1e-12)
+    assert compare(1, 1) == Comparison(True)
+
+
+def test_module_is_standalone() -> None:
+    tree = ast.parse(Path(nb2prod.compare.__file__).read_text())
+    top_level = [
+        node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)
+    ]
+    modules = [
+        alias.name
+        for node in top_level
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ] + [node.module or "" for node in top_level if isinstance(node, ast.ImportFrom)]
+    assert all(
+        name.split(".")[0] in sys.stdlib_module_names | {"__future__"}
+        for name in modules
+    )
+
+
+def test_works_without_numpy_or_pandas() -> None:
+    script = (
+        "import importlib.util, sys\n"
+        "for name in ('numpy', 'pandas', 'scipy'):\n"
+        "    sys.modules[name] = None\n"
+        f"spec = importlib.util.spec_from_file_location('compare', {nb2prod.compare.__file__!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "sys.modules['compare'] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "assert module.compare({'a': [1.0, float('nan')]}, {'a': [1.0, float('nan')]}).equal\n"
+        "assert not module.compare(1.0, 2.0).equal\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+# Scalars
+
+
+def test_type_mismatch() -> None:
+    assert compare(1.0, "1.0") == Comparison(False, "", "expected float, got str")
+    assert compare(1.0, 1).detail == "expected float, got int"
+    assert compare(1.0, 1 + 0j).detail == "expected float, got complex"
+
+
+def test_bool_is_not_int() -> None:
+    result = compare(True, 1)
+    assert not result.equal
+    assert result.detail == "expected bool, got int"
+    assert not compare(0, False).equal
+
+
+def test_python_and_numpy_numbers_of_one_kind_compare() -> None:
+    assert compare(0.5, np.float64(0.5)).equal
+    assert compare(np.float32(0.5), 0.5).equal
+    assert compare(3, np.int64(3)).equal
+    assert compare(np.int32(3), 3).equal
+    assert compare(True, np.bool_(True)).equal
+    assert not compare(np.int64(3), 4).equal
+    assert compare(np.float64(1.0), np.int64(1)).detail == "expected float64, got int64"
+    assert compare(True, np.int64(1)).detail == "expected bool, got int64"
+
+
+def test_float_difference_detail() -> None:
+    result = compare(0.5, 0.5000001)
+    assert not result.equal
+    assert result.where == ""
+    assert (
+        result.detail == "expected 0.5, got 0.5000001 (abs diff 1e-07, rel diff 2e-07)"
+    )
+    assert result.max_abs == pytest.approx(1e-7)
+    assert result.max_rel == pytest.approx(2e-7)
+
+
+def test_numpy_scalars_are_shown_as_numbers() -> None:
+    assert compare(np.float64(0.5), np.float64(0.75)).detail.startswith(
+        "expected 0.5, got 0.75 "
+    )
+
+
+def test_float_within_default_tolerance() -> None:
+    result = compare(1.0, 1.0 + 1e-10)
+    assert result.equal
+    assert result.detail == ""
+    assert result.max_abs == pytest.approx(1e-10)
+    assert not compare(1.0, 1.0 + 1e-8).equal
+
+
+def test_absolute_tolerance_near_zero() -> None:
+    assert compare(0.0, 1e-13).equal
+    result = compare(0.0, 1e-11)
+    assert not result.equal
+    assert result.detail == "expected 0.0, got 1e-11 (abs diff 1e-11)"
+    assert result.max_rel == 0.0
+
+
+def test_tolerance_boundary_is_inclusive() -> None:
+    assert compare(2.0, 3.0, EXACT_EDGE).equal
+    assert compare(2.0, 1.0, EXACT_EDGE).equal
+    assert not compare(2.0, math.nextafter(3.0, math.inf), EXACT_EDGE).equal
+
+
+def test_relative_tolerance_is_relative_to_expected() -> None:
+    # |3 - 2| = 1 <= 0.5 * |2| but not <= 0.5 * |3|.
+    assert compare(2.0, 3.0, Tolerance(rtol=0.5, atol=0.0)).equal
+    assert not compare(3.0, 2.0, Tolerance(rtol=0.3, atol=0.0)).equal
+
+
+def test_custom_tolerance() -> None:
+    loose = Tolerance(rtol=1e-3)
+    assert compare(1000.0, 1000.5, loose).equal
+    assert not compare(1000.0, 1002.0, loose).equal
+    assert not compare(1000.0, 1000.5).equal
+
+
+def test_nan_scalars() -> None:
+    assert compare(math.nan, math.nan).equal
+    assert compare(math.nan, np.float64(np.nan)).equal
+    result = compare(math.nan, 1.0)
+    assert not result.equal
+    assert result.detail == "expected nan, got 1.0"
+    assert (result.max_abs, result.max_rel) == (0.0, 0.0)
+    assert not compare(1.0, math.nan).equal
+
+
+def test_infinities() -> None:
+    assert compare(math.inf, math.inf).equal
+    assert compare(-math.inf, -math.inf).equal
+    assert not compare(math.inf, -math.inf).equal
+    assert not compare(math.inf, 1e308).equal
+    assert not compare(1e308, math.inf).equal
+    assert not compare(math.inf, math.nan).equal
+
+
+def test_negative_zero_equals_zero() -> None:
+    assert compare(-0.0, 0.0).equal
+    assert compare(0.0, np.float64(-0.0)).equal
+
+
+def test_complex() -> None:
+    assert compare(1 + 1j, 1 + 1j + 1e-12).equal
+    assert compare(np.complex128(1 + 1j), 1 + 1j).equal
+    assert compare(complex(math.nan, 0), complex(math.nan, 0)).equal
+    result = compare(1 + 1j, 1 + 2j)
+    assert not result.equal
+    assert result.max_abs == pytest.approx(1.0)
+    assert result.max_rel == pytest.approx(1 / math.sqrt(2))
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual"),
+    [
+        ("price", "prices"),
+        (b"\x00\x01", b"\x00\x02"),
+        (3, 4),
+        (10**30, 10**30 + 1),
+        (True, False),
+        (datetime.date(2024, 1, 1), datetime.date(2024, 1, 2)),
+        (datetime.datetime(2024, 1, 1), datetime.datetime(2024, 1, 1, 0, 0, 0, 1)),
+        (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 00:00:00.000000001")),
+        (pd.Timedelta(1, "s"), pd.Timedelta(2, "s")),
+        (np.datetime64("2024-01-01"), np.datetime64("2024-01-02")),
+    ],
+)
+def test_exact_values(expected: object, actual: object) -> None:
+    assert compare(expected, expected).equal
+    result = compare(expected, actual)
+    assert not result.equal
+    assert result.detail.startswith("expected ")
+
+
+def test_exact_detail_shows_both_values() -> None:
+    assert compare("price", "prices").detail == "expected 'price', got 'prices'"
+    assert compare(3, 4).detail == "expected 3, got 4"
+
+
+def test_none() -> None:
+    assert compare(None, None).equal
+    assert compare(None, 0).detail == "expected NoneType, got int"
+
+
+def test_missing_dates_are_equal() -> None:
+    assert compare(pd.NaT, pd.NaT).equal
+    assert compare(np.datetime64("NaT"), np.datetime64("NaT")).equal
+    assert not compare(pd.Timestamp("2024-01-01"), pd.NaT).equal
+
+
+def test_timestamp_and_datetime_are_different_types() -> None:
+    result = compare(pd.Timestamp("2024-01-01"), datetime.datetime(2024, 1, 1))
+    assert result.detail == "expected Timestamp, got datetime"
+
+
+def test_long_text_shows_an_excerpt() -> None:
+    expected = "lorem ipsum " * 50
+    actual = expected[:300] + "X" + expected[301:]
+    result = compare(expected, actual)
+    assert not result.equal
+    assert result.detail.startswith(
+        "text differs at character 300 (lengths 600 and 600)"
+    )
+    assert "X" in result.detail
+    assert len(result.detail) < 400
+
+
+# numpy arrays
+
+
+def test_equal_arrays() -> None:
+    values = np.array([[1.0, np.nan], [np.inf, -0.0]])
+    assert compare(values, values.copy()).equal
+    assert compare(np.arange(5), np.arange(5)).equal
+    assert compare(np.array(["a", "b"]), np.array(["a", "b"])).equal
+
+
+def test_array_shape_mismatch() -> None:
+    result = compare(np.zeros(3), np.zeros(4))
+    assert (result.equal, result.where) == (False, "shape")
+    assert result.detail == "expected shape (3,), got (4,)"
+
+
+def test_array_dtype_mismatch() -> None:
+    result = compare(np.arange(3, dtype=np.int64), np.arange(3, dtype=np.int32))
+    assert (result.equal, result.where) == (False, "dtype")
+    assert result.detail == "expected dtype int64, got int32"
+
+
+def test_array_first_difference_and_count() -> None:
+    expected = np.zeros((2, 4))
+    actual = expected.copy()
+    actual[1, 3] = 0.5
+    actual[1, 2] = 0.25
+    result = compare(expected, actual)
+    assert not result.equal
+    assert result.where == "[1, 2]"
+    assert (
+        result.detail
+        == "expected 0.0, got 0.25 (abs diff 0.25); 2 of 8 elements differ"
+    )
+
+
+def test_array_nan_positions_must_match() -> None:
+    result = compare(np.array([1.0, np.nan, 3.0]), np.array([1.0, 2.0, 3.0]))
+    assert (result.equal, result.where) == (False, "[1]")
+    assert result.detail.startswith("expected nan, got 2.0")
+    assert compare(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])).equal
+
+
+def test_array_infinities() -> None:
+    assert compare(np.array([np.inf, -np.inf]), np.array([np.inf, -np.inf])).equal
+    assert not compare(np.array([np.inf]), np.array([-np.inf])).equal
+    assert not compare(np.array([np.inf]), np.array([1e308])).equal
+
+
+def test_array_tolerance_boundary() -> None:
+    expected = np.array([2.0, 2.0])
+    assert compare(expected, np.array([3.0, 1.0]), EXACT_EDGE).equal
+    above = np.array([1.0, math.nextafter(3.0, math.inf)])
+    result = compare(expected, above, EXACT_EDGE)
+    assert (result.equal, result.where) == (False, "[1]")
+    assert compare(np.array([1000.0]), np.array([1000.5]), Tolerance(rtol=1e-3)).equal
+
+
+def test_array_max_abs_and_max_rel() -> None:
+    expected = np.array([1.0, 2.0, 0.0, 4.0, np.nan])
+    actual = np.array([1.1, 2.0, 0.05, 3.0, np.nan])
+    result = compare(expected, actual)
+    assert not result.equal
+    assert result.where == "[0]"
+    assert result.max_abs == pytest.approx(1.0)  # 4.0 -> 3.0
+    assert result.max_rel == pytest.approx(0.25)  # 4.0 -> 3.0; 0.0 is left out
+
+
+def test_array_maxima_are_reported_when_equal() -> None:
+    result = compare(np.array([1.0, 2.0]), np.array([1.0 + 1e-10, 2.0]))
+    assert result.equal
+    assert result.max_abs == pytest.approx(1e-10)
+    assert result.max_rel == pytest.approx(1e-10)
+
+
+def test_complex_arrays() -> None:
+    expected = np.array([1 + 1j, np.nan + 0j])
+    assert compare(expected, expected.copy()).equal
+    result = compare(expected, np.array([1 + 1.5j, np.nan + 0j]))
+    assert (result.equal, result.where) == (False, "[0]")
+    assert result.max_abs == pytest.approx(0.5)
+
+
+def test_integer_arrays_are_exact() -> None:
+    result = compare(np.array([1, 2, 3]), np.array([1, 2, 4]))
+    assert (result.equal, result.where) == (False, "[2]")
+    assert result.detail == "expected 3, got 4; 1 of 3 elements differ"
+    assert (result.max_abs, result.max_rel) == (0.0, 0.0)
+    huge = np.array([2**62])
+    assert not compare(huge, huge + 1).equal
+
+
+def test_datetime_arrays_treat_nat_as_equal() -> None:
+    values = np.array(["2024-01-01", "NaT"], dtype="datetime64[D]")
+    assert compare(values, values.copy()).equal
+    shifted = np.array(["2024-01-02", "NaT"], dtype="datetime64[D]")
+    assert compare(values, shifted).where == "[0]"
+
+
+def test_object_arrays_compare_element_wise() -> None:
+    expected = np.array([1.0, "a", [1, 2]], dtype=object)
+    assert compare(expected, np.array([1.0 + 1e-12, "a", [1, 2]], dtype=object)).equal
+    result = compare(expected, np.array([1.0, "a", [1, 3]], dtype=object))
+    assert (result.equal, result.where) == (False, "[2][1]")
+
+
+def test_zero_dimensional_arrays() -> None:
+    assert compare(np.array(1.5), np.array(1.5)).equal
+    result = compare(np.array(1.5), np.array(2.5))
+    assert (result.equal, result.where) == (False, "")
+
+
+def test_dense_is_not_a_list() -> None:
+    assert compare(np.array([1.0]), [1.0]).detail == "expected ndarray, got list"
+
+
+def test_a_million_floats_compare_quickly() -> None:
+    expected = np.random.default_rng(0).normal(size=1_000_000)
+    result = compare(expected, expected * (1 + 1e-12))
+    assert result.equal
+    assert 0 < result.max_rel < 1e-11
+    actual = expected.copy()
+    actual[999_999] += 1.0
+    assert compare(expected, actual).where == "[999999]"
+
+
+# pandas
+
+
+def frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"x": [1.0, np.nan, 3.0], "n": [1, 2, 3], "s": ["a", None, "c"]},
+        index=[10, 20, 30],
+    )
+
+
+def test_equal_frames_with_nan() -> None:
+    assert compare(frame(), frame()).equal
+
+
+def test_frame_columns_in_another_order() -> None:
+    result = compare(frame()[["x", "n"]], frame()[["n", "x"]])
+    assert (result.equal, result.where) == (False, "columns")
+    assert result.detail == "expected columns ['x', 'n'], got ['n', 'x']"
+
+
+def test_frame_missing_column() -> None:
+    result = compare(frame(), frame().drop(columns="s"))
+    assert (result.equal, result.where) == (False, "columns")
+
+
+def test_frame_index_in_another_order() -> None:
+    result = compare(frame(), frame().iloc[[2, 1, 0]])
+    assert (result.equal, result.where) == (False, "index")
+    assert result.detail == "expected index [10, 20, 30], got [30, 20, 10]"
+
+
+def test_frame_long_index_reports_first_position() -> None:
+    expected = pd.DataFrame({"x": range(100)})
+    actual = expected.set_axis([*range(50), 99, *range(51, 99), 50])
+    result = compare(expected, actual)
+    assert result.where == "index"
+    assert result.detail == "index differ at position 50: expected 50, got 99"
+
+
+def test_frame_column_dtype() -> None:
+    expected = pd.DataFrame({"x": [1.0, 2.0]})
+    actual = pd.DataFrame({"x": pd.array([1, 2], dtype="Int64")})
+    result = compare(expected, actual)
+    assert (result.equal, result.where) == (False, "column 'x' dtype")
+    assert result.detail == "expected dtype float64, got Int64"
+
+
+def test_frame_category_dtypes_show_their_categories() -> None:
+    expected = pd.DataFrame({"c": pd.Categorical(["a", "b"])})
+    actual = pd.DataFrame({"c": pd.Categorical(["a", "c"])})
+    result = compare(expected, actual)
+    assert result.where == "column 'c' dtype"
+    assert "['a', 'b']" in result.detail
+    assert "['a', 'c']" in result.detail
+
+
+def test_frame_first_value_difference() -> None:
+    actual = frame()
+    actual.loc[30, "x"] = 3.5
+    actual.loc[20, "n"] = 7
+    result = compare(frame(), actual)
+    assert (result.equal, result.where) == (False, "column 'x', row 30")
+    assert result.detail == (
+        "expected 3.0, got 3.5 (abs diff 0.5, rel diff 0.167); 1 of 3 elements differ"
+    )
+
+
+def test_frame_nan_against_number() -> None:
+    actual = frame()
+    actual.loc[20, "x"] = 2.0
+    result = compare(frame(), actual)
+    assert (result.equal, result.where) == (False, "column 'x', row 20")
+
+
+def test_frame_non_float_columns_are_exact() -> None:
+    actual = frame()
+    actual.loc[30, "s"] = "C"
+    result = compare(frame(), actual)
+    assert (result.equal, result.where) == (False, "column 's', row 30")
+    assert result.detail.startswith("expected 'c', got 'C'")
+
+
+def test_frame_tolerance_and_maxima_over_all_float_columns() -> None:
+    expected = pd.DataFrame({"a": [1.0, 2.0], "b": [10.0, 0.0], "n": [1, 2]})
+    actual = pd.DataFrame(
+        {"a": [1.0, 2.0 + 1.5e-9], "b": [10.0 + 5e-9, 0.0], "n": [1, 2]}
+    )
+    result = compare(expected, actual)
+    assert result.equal
+    assert result.max_abs == pytest.approx(5e-9)  # column b
+    assert result.max_rel == pytest.approx(7.5e-10)  # column a
+    assert not compare(expected, actual, Tolerance(rtol=1e-10)).equal
+
+
+def test_frame_nullable_columns_treat_na_as_equal() -> None:
+    expected = pd.DataFrame(
+        {
+            "i": pd.array([1, None], dtype="Int64"),
+            "f": pd.array([0.5, None], dtype="Float64"),
+            "t": pd.to_datetime(["2024-01-01", None]),
+            "c": pd.Categorical(["a", None]),
+        }
+    )
+    assert compare(expected, expected.copy()).equal
+    actual = expected.copy()
+    actual.loc[1, "i"] = 3
+    assert compare(expected, actual).where == "column 'i', row 1"
+
+
+def test_series() -> None:
+    expected = pd.Series([1.0, np.nan, 3.0], index=["a", "b", "c"], name="price")
+    assert compare(expected, expected.copy()).equal
+    assert compare(expected, expected.rename("cost")).where == "name"
+    assert compare(expected, expected.iloc[::-1]).where == "index"
+    assert compare(expected, expected.astype("float32")).where == "dtype"
+    actual = expected.copy()
+    actual["b"] = 2.0
+    result = compare(expected, actual)
+    assert (result.equal, result.where) == (False, "row 'b'")
+    assert result.detail.startswith("expected nan, got 2.0")
+
+
+def test_series_tolerance_and_maxima() -> None:
+    expected = pd.Series([2.0, 4.0])
+    result = compare(expected, pd.Series([2.0, 4.0 + 4e-9]))
+    assert result.equal
+    assert result.max_rel == pytest.approx(1e-9)
+    assert compare(expected, pd.Series([3.0, 3.0]), EXACT_EDGE).equal
+
+
+def test_index() -> None:
+    assert compare(pd.Index(["a", "b"]), pd.Index(["a", "b"])).equal
+    result = compare(pd.Index(["a", "b"]), pd.Index(["b", "a"]))
+    assert (result.equal, result.where) == (False, "")
+    assert result.detail == "expected labels ['a', 'b'], got ['b', 'a']"
+    assert not compare(pd.Index([1.0]), pd.Index([1.0 + 1e-12])).equal
+
+
+# Containers
+
+
+def test_dict_values_by_key() -> None:
+    assert compare({"a": 1.0, "b": [1, 2]}, {"b": [1, 2], "a": 1.0}).equal
+    result = compare({"price": 1.0}, {"price": 1.5})
+    assert (result.equal, result.where) == (False, "['price']")
+
+
+def test_dict_missing_and_extra_keys() -> None:
+    result = compare({"a": 1, "b": 2}, {"a": 1, "c": 3})
+    assert (result.equal, result.where) == (False, "")
+    assert result.detail == "missing keys ['b'], extra keys ['c']"
+    assert compare({"a": 1}, {}).detail == "missing keys ['a']"
+    assert compare({}, {1: 2}).detail == "extra keys [1]"
+
+
+def test_nested_paths() -> None:
+    expected = {"rows": [[1, 2], [3, 4], [5, 6]], "meta": {"a": [0.0, 1.0, 2.0, 3.0]}}
+    rows = [[1, 2], [3, 4], [7, 6]]
+    actual = {"rows": rows, "meta": {"a": [0.0, 1.0, 2.0, 3.5]}}
+    result = compare(expected, actual)
+    assert (result.equal, result.where) == (False, "['rows'][2][0]")
+    assert result.max_abs == pytest.approx(0.5)
+    rows[2][0] = 5
+    assert compare(expected, actual).where == "['meta']['a'][3]"
+
+
+def test_paths_into_arrays_and_frames() -> None:
+    result = compare({"arr": np.zeros(2)}, {"arr": np.zeros(3)})
+    assert result.where == "['arr'], shape"
+    actual = frame()
+    actual.loc[10, "n"] = 0
+    assert (
+        compare({"df": frame()}, {"df": actual}).where == "['df'], column 'n', row 10"
+    )
+
+
+def test_other_mappings() -> None:
+    assert compare(OrderedDict(a=1), OrderedDict(a=1)).equal
+    assert compare(OrderedDict(a=1), OrderedDict(a=2)).where == "['a']"
+    assert not compare({"a": 1}, OrderedDict(a=1)).equal
+
+
+def test_list_and_tuple() -> None:
+    assert compare([1, 2.0, "x"], [1, 2.0, "x"]).equal
+    assert compare((1, 2), (1, 2)).equal
+    result = compare([1, 2], (1, 2))
+    assert (result.equal, result.detail) == (False, "expected list, got tuple")
+
+
+def test_list_items() -> None:
+    result = compare([0, 1, 2, 3], [0, 1, 2, 4])
+    assert (result.equal, result.where) == (False, "[3]")
+    assert result.detail == "expected 3, got 4"
+
+
+def test_list_lengths() -> None:
+    result = compare([1, 2], [1, 2, 3])
+    assert (result.equal, result.where) == (False, "")
+    assert result.detail == "expected 2 items, got 3; first extra item: 3"
+    assert (
+        compare([1, 2], [1]).detail == "expected 2 items, got 1; first missing item: 2"
+    )
+
+
+def test_first_difference_is_reported_and_maxima_cover_all_items() -> None:
+    result = compare([1.0, "a", 10.0], [1.5, "b", 12.0])
+    assert result.where == "[0]"
+    assert result.max_abs == pytest.approx(2.0)
+    assert result.max_rel == pytest.approx(0.5)
+
+
+def test_sets() -> None:
+    assert compare({1, 2}, {2, 1}).equal
+    assert compare(frozenset({"a"}), frozenset({"a"})).equal
+    result = compare({1, 2}, {1, 3})
+    assert not result.equal
+    assert result.detail == "missing elements [2], extra elements [3]"
+    assert not compare({1}, frozenset({1})).equal
+
+
+# scipy.sparse
+
+
+def test_sparse_equal_across_formats() -> None:
+    dense = np.array([[0.0, 1.0, 0.0], [np.nan, 0.0, 2.0]])
+    assert compare(sp.csr_matrix(dense), sp.csc_matrix(dense)).equal
+    assert compare(sp.csr_array(dense), sp.coo_array(dense)).equal
+
+
+def test_sparse_difference() -> None:
+    expected = sp.csr_matrix(np.array([[0.0, 1.0], [0.0, 2.0]]))
+    actual = sp.csr_matrix(np.array([[0.0, 1.0], [0.5, 2.0]]))
+    result = compare(expected, actual)
+    assert (result.equal, result.where) == (False, "[1, 0]")
+    assert (
+        result.detail == "expected 0.0, got 0.5 (abs diff 0.5); 1 of 3 elements differ"
+    )
+    assert result.max_abs == pytest.approx(0.5)
+
+
+def test_sparse_tolerance_and_explicit_zeros() -> None:
+    expected = sp.csr_matrix(np.array([[2.0, 0.0]]))
+    assert compare(expected, sp.csr_matrix(np.array([[3.0, 0.0]])), EXACT_EDGE).equal
+    with_explicit_zero = sp.csr_matrix(([2.0, 0.0], ([0, 0], [0, 1])), shape=(1, 2))
+    assert compare(expected, with_explicit_zero).equal
+    nan = sp.csr_matrix(np.array([[np.nan, 0.0]]))
+    assert compare(nan, nan.copy()).equal
+    assert not compare(nan, expected).equal
+
+
+def test_sparse_shape() -> None:
+    result = compare(sp.eye(3, format="csr"), sp.eye(4, format="csr"))
+    assert (result.equal, result.where) == (False, "shape")
+    assert result.detail == "expected shape (3, 3), got (4, 4)"
+
+
+def test_dense_against_sparse() -> None:
+    result = compare(np.eye(2), sp.csr_matrix(np.eye(2)))
+    assert not result.equal
+    assert result.detail == "expected ndarray, got csr_matrix"
+
+
+# Anything else
+
+
+class Money:
+    def __init__(self, cents: int) -> None:
+        self.cents = cents
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Money) and other.cents == self.cents
+
+    def __repr__(self) -> str:
+        return f"Money({self.cents})"
+
+
+class Vector:
+    def __init__(self, *items: int) -> None:
+        self.items = items
+
+    def __eq__(self, other: object) -> list[bool]:  # type: ignore[override]
+        assert isinstance(other, Vector)
+        return [a == b for a, b in zip(self.items, other.items, strict=True)]
+
+
+class Explosive:
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("cannot compare")
+
+
+def test_fallback_uses_eq_with_a_note() -> None:
+    result = compare(Money(5), Money(5))
+    assert result.equal
+    assert result.note == "compared with == (no dedicated comparator for Money)"
+    result = compare(Money(5), Money(6))
+    assert not result.equal
+    assert result.detail == "expected Money(5), got Money(6)"
+    assert result.note == "compared with == (no dedicated comparator for Money)"
+
+
+def test_fallback_note_propagates_from_containers() -> None:
+    result = compare({"a": [Money(1), Money(2)]}, {"a": [Money(1), Money(2)]})
+    assert result.equal
+    assert result.note == "compared with == (no dedicated comparator for Money)"
+
+
+def test_fallback_reduces_array_like_results() -> None:
+    assert compare(Vector(1, 2), Vector(1, 2)).equal
+    assert not compare(Vector(1, 2), Vector(1, 3)).equal
+
+
+def test_fallback_when_eq_raises() -> None:
+    result = compare(Explosive(), Explosive())
+    assert not result.equal
+    assert result.detail == "== failed: RuntimeError: cannot compare"
+    assert "Explosive" in result.note
+
+
+def test_fallback_singletons() -> None:
+    assert compare(pd.NA, pd.NA).equal
