@@ -167,7 +167,9 @@ def _progress(label: str) -> Iterator[ProgressCallback]:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, transient=True) as bar:
+    with Progress(
+        *columns, console=err, transient=True, disable=not err.is_terminal
+    ) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -216,7 +218,9 @@ def convert(
             report.warnings(err, generated.warnings)
             report.written(out, written)
             return
-        run = RunOptions(parameters, kernel, Limits(max_calls, max_rows))
+        run = RunOptions(
+            generation.values(parameters), kernel, Limits(max_calls, max_rows)
+        )
         with _progress(f"running {notebook.name}") as progress:
             proof = pipeline.convert(options, run, Tolerance(rtol, atol), progress)
         _show_proof(proof, json_report)
@@ -256,8 +260,6 @@ def verify(
 
 
 def _locked_parameters(options: Options) -> dict[str, object]:
-    import ast
-
     from nb2prod.lock import read_lock
     from nb2prod.naming import package_name
 
@@ -265,9 +267,7 @@ def _locked_parameters(options: Options) -> dict[str, object]:
         options.notebook, options.name
     )
     lock = read_lock(folder)
-    return {
-        k: ast.literal_eval(v) for k, v in (lock.parameters if lock else {}).items()
-    }
+    return generation.values(lock.parameters) if lock else {}
 
 
 def _show_proof(proof: pipeline.Proof, json_report: Path | None) -> None:

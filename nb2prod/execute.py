@@ -133,13 +133,15 @@ def _kernel(name: str | None) -> Iterator[str]:
         spec = Path(root) / "kernels" / "nb2prod-python"
         spec.mkdir(parents=True)
         kernel = {
+            # The kernel's own start-up warnings (e.g. about transport) mean nothing to users.
             "argv": [
                 sys.executable,
                 "-m",
                 "ipykernel_launcher",
                 "-f",
                 "{connection_file}",
-            ],
+            ]
+            + ["--IPKernelApp.log_level=ERROR"],
             "display_name": "nb2prod (this environment)",
             "language": "python",
         }
@@ -156,13 +158,10 @@ def _kernel(name: str | None) -> Iterator[str]:
 
 
 def _run_error(plan: PackagePlan, executed: Path, exc: Any) -> NotebookRunError:
-    """Name the user's cell that raised, not the instrumented copy's index."""
+    """Name the user's cell that raised, not a position in the instrumented copy."""
     traceback = _ANSI.sub("", "\n".join(exc.traceback or []))
     where = plan.notebook.path.name
-    try:
-        cell = nbformat.read(str(executed), as_version=4).cells[exc.cell_index]  # type: ignore[no-untyped-call]
-    except (OSError, IndexError, ValueError):
-        cell = None
+    cell = _failed_cell(executed)
     if cell is not None and INJECTED in cell.metadata.get("tags", []):
         message = f"{where}: nb2prod's recorder failed: {exc.ename}: {exc.evalue}"
     else:
@@ -172,6 +171,19 @@ def _run_error(plan: PackagePlan, executed: Path, exc: Any) -> NotebookRunError:
         message = f"{where}: {place}: the notebook raised {exc.ename}: {exc.evalue}"
     hint = f"\n  hint: the executed copy is {executed}; --debug shows the kernel's traceback"
     return NotebookRunError(message + hint, traceback)
+
+
+def _failed_cell(executed: Path) -> Any:
+    """The cell of the executed copy whose output is an error."""
+    try:
+        notebook = nbformat.read(str(executed), as_version=4)  # type: ignore[no-untyped-call]
+    except (OSError, ValueError):
+        return None
+    for cell in notebook.cells:
+        outputs = cell.get("outputs", [])
+        if any(output.get("output_type") == "error" for output in outputs):
+            return cell
+    return None
 
 
 def _recording(folder: Path, executed: Path, seconds: float) -> Recording:

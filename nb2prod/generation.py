@@ -210,6 +210,11 @@ def literal(value: str) -> str:
     return value
 
 
+def values(parameters: Mapping[str, str]) -> dict[str, object]:
+    """Parameter literals as the Python values papermill injects."""
+    return {name: ast.literal_eval(text) for name, text in parameters.items()}
+
+
 def _overrides(options: Options, previous: Lock | None) -> dict[str, str]:
     if options.parameters is not None:
         return dict(options.parameters)

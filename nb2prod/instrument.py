@@ -31,9 +31,9 @@ class Limits:
     """How much the recorder keeps."""
 
     #: Calls recorded per function (the first ones).
-    max_calls: int = 10
+    max_calls: int = 5
     #: Rows kept of a large input; its output is recomputed on them.
-    max_rows: int = 1000
+    max_rows: int = 100
 
 
 def instrument(

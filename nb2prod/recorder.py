@@ -31,6 +31,7 @@ class Session:
         self.max_rows = max_rows
         self.counts: dict[str, int] = {}
         self.stored: dict[str, int] = {}
+        self.attempts: dict[str, int] = {}
         self.warnings: list[str] = []
         self._replaying = False
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -50,10 +51,12 @@ class Session:
         @functools.wraps(function)
         def recorded(*args: Any, **kwargs: Any) -> Any:
             self.counts[name] = self.counts.get(name, 0) + 1
-            if self._replaying or self.stored.get(name, 0) >= self.max_calls:
+            attempt = self.attempts.get(name, 0) + 1
+            if self._replaying or attempt > self.max_calls:
                 return function(*args, **kwargs)
-            case = self.folder / "cases" / name / f"{self.stored.get(name, 0) + 1:03d}"
-            inputs = self._store_inputs(case, args, kwargs)
+            self.attempts[name] = attempt
+            case = self.folder / "cases" / name / f"{attempt:03d}"
+            inputs = self._store_inputs(name, case, args, kwargs)
             result = function(*args, **kwargs)
             if inputs is not None:
                 self._finish_case(case, name, module, function, inputs, result)
@@ -63,7 +66,7 @@ class Session:
         return recorded
 
     def _store_inputs(
-        self, case: Path, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, name: str, case: Path, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> dict[str, Any] | None:
         """Store the arguments before the call (the function may mutate them)."""
         sliced_args, sliced_kwargs, sliced = self._slice(args, kwargs)
@@ -81,7 +84,7 @@ class Session:
             }
         except Exception as exc:  # an argument that cannot be stored: skip this call
             self._warn(
-                f"a call's arguments could not be stored ({type(exc).__name__}: {exc})"
+                f"{name}: a call's arguments could not be stored ({_brief(exc)})"
             )
             return None
 
@@ -111,14 +114,14 @@ class Session:
                 "result": casefile.save(result, case, "result"),
                 "sliced": inputs["sliced"],
             }
-            (case / "case.json").write_text(
-                json.dumps(record, indent=2) + "\n", "utf-8"
-            )
+            case.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(record, indent=2) + "\n"
+            (case / "case.json").write_text(text, "utf-8")
             self.stored[name] = self.stored.get(name, 0) + 1
+            for message in casefile.warnings_of(record["result"]):
+                self._warn(f"{name}: {message}")
         except Exception as exc:
-            self._warn(
-                f"a call of {name} could not be stored ({type(exc).__name__}: {exc})"
-            )
+            self._warn(f"{name}: a call's result could not be stored ({_brief(exc)})")
 
     def _slice(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -206,7 +209,12 @@ class Session:
         return manifest
 
     def _warn(self, message: str) -> None:
-        self.warnings.append(message)
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _libraries_of(value: Any) -> dict[str, str]:

@@ -112,7 +112,10 @@ def replay(src: Path, package: str, cases: Path, tolerance: Tolerance) -> Verify
 def _replay_all(package: str, cases: Path, tolerance: Tolerance) -> dict[str, Any]:
     """In the child process: call every case and compare (never raises per case)."""
     results: dict[str, dict[str, Any]] = {}
-    top = importlib.import_module(package)
+    try:
+        top_file = str(getattr(importlib.import_module(package), "__file__", ""))
+    except Exception:  # reported per call below
+        top_file = ""
     for case_file in sorted(cases.glob("*/*/case.json")):
         case = json.loads(case_file.read_text("utf-8"))
         name, module = case["function"], case["module"]
@@ -137,7 +140,7 @@ def _replay_all(package: str, cases: Path, tolerance: Tolerance) -> dict[str, An
                 "detail": outcome.detail,
             }
     return {
-        "package_file": str(getattr(top, "__file__", "")),
+        "package_file": top_file,
         "functions": [results[name] for name in sorted(results)],
     }
 
@@ -147,15 +150,22 @@ def _replay_one(
 ) -> Any:
     from nb2prod.compare import Comparison
 
-    function = getattr(importlib.import_module(module), case["function"])
+    try:
+        function = getattr(importlib.import_module(module), case["function"])
+    except Exception as exc:  # the package itself is broken: say so, per call
+        return Comparison(False, "", f"importing {module} raised {_brief(exc)}")
     args = [casefile.load(d, folder) for d in case["args"]]
     kwargs = {k: casefile.load(d, folder) for k, d in case["kwargs"].items()}
     expected = casefile.load(case["result"], folder)
     try:
         actual = function(*args, **kwargs)
     except Exception as exc:
-        return Comparison(False, "", f"the package raised {type(exc).__name__}: {exc}")
+        return Comparison(False, "", f"the package raised {_brief(exc)}")
     return compare(expected, actual, tolerance)
+
+
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -72,19 +72,12 @@ def recording_warnings(console: Console, recording: Recording) -> None:
 def equivalence(console: Console, report: VerifyReport, recording: Recording) -> None:
     """A table of replayed calls per function, then the first mismatch of each."""
     table = Table(title="package vs notebook")
-    for column in (
-        "function",
-        "calls in notebook",
-        "replayed",
-        "equal",
-        "max abs diff",
-        "max rel diff",
-    ):
+    for column in ("function", "calls", "replayed", "equal", "max abs", "max rel"):
         table.add_column(column, justify="left" if column == "function" else "right")
     for function in report.functions:
         style = "green" if function.equal == function.calls else "red"
         table.add_row(
-            f"{function.module}.{function.function}",
+            function.function,
             str(recording.calls.get(function.function, 0)),
             str(function.calls),
             f"[{style}]{function.equal}[/]",

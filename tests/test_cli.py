@@ -190,14 +190,6 @@ def test_tags_shows_each_tagged_cell(tmp_path: Path) -> None:
     assert "score" in text and "c4" in text
 
 
-def test_convert_needs_no_execute_for_now(tmp_path: Path) -> None:
-    notebook = small_notebook(tmp_path / "scoring.ipynb")
-    result = run_cli("convert", notebook)
-    assert result.exit_code == 2
-    assert "--no-execute" in result.stderr
-    assert not (tmp_path / "scoring").exists()
-
-
 # ---- errors: one clear message with its location, exit 1, nothing written ----
 
 

@@ -97,8 +97,11 @@ def test_verify_fails_on_a_changed_line_naming_the_function(
     shutil.copytree(package, copy)
     predict = copy / "src/diabetes_regression/predict.py"
     text = predict.read_text()
-    assert "PREDICTION_FLOOR" in text
-    predict.write_text(text.replace("PREDICTION_FLOOR", "PREDICTION_FLOOR + 1.0", 1))
+    line = "return np.clip(raw, PREDICTION_FLOOR, None)"
+    assert line in text
+    predict.write_text(
+        text.replace(line, "return np.clip(raw * 1.001, PREDICTION_FLOOR, None)")
+    )
     result = run_cli("verify", SAMPLES / "diabetes_regression.ipynb", "--out", tmp_path)
     assert result.exit_code == 1, result.stdout + result.stderr
     assert "not equivalent" in result.stdout
