@@ -24,6 +24,7 @@ from nb2prod.plan import PackagePlan
 #: Called after each code cell ran, with (cells done, cells in all).
 Progress = Callable[[int, int], None]
 
+_LAUNCH = (sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -134,14 +135,7 @@ def _kernel(name: str | None) -> Iterator[str]:
         spec.mkdir(parents=True)
         kernel = {
             # The kernel's own start-up warnings (e.g. about transport) mean nothing to users.
-            "argv": [
-                sys.executable,
-                "-m",
-                "ipykernel_launcher",
-                "-f",
-                "{connection_file}",
-            ]
-            + ["--IPKernelApp.log_level=ERROR"],
+            "argv": [*_LAUNCH, "--IPKernelApp.log_level=ERROR"],
             "display_name": "nb2prod (this environment)",
             "language": "python",
         }
