@@ -15,7 +15,7 @@ from typing import Any
 import nbformat
 from nbformat.v4 import new_code_cell
 
-from nb2prod.analysis import CellAnalysis
+from nb2prod.analysis import CellAnalysis, Kind
 from nb2prod.plan import PackagePlan
 from nb2prod.recorder import SESSION
 from nb2prod.vocabulary import Role
@@ -54,11 +54,18 @@ def instrument(
                 _injected(_call("fixtures", test.name, "globals()", test.fixtures))
             )
         cell.metadata[CELL_NUMBER] = number
+        if roles.get(number) is Role.PARAMETERS:  # papermill only reads metadata tags
+            tags = cell.metadata.setdefault("tags", [])
+            if "parameters" not in tags:
+                tags.append("parameters")
         new_cells.append(cell)
         for module, names in wraps.get(number, {}).items():
             new_cells.append(_injected(_call("wrap", "globals()", module, names)))
     artifacts = [name for name, _ in plan.artifacts]
-    new_cells.append(_injected(_call("finish", "globals()", artifacts)))
+    shipped = _definitions(plan)
+    new_cells.append(
+        _injected(_call("finish", "globals()", artifacts, plan.package, shipped))
+    )
     original.cells = new_cells
     return original
 
@@ -72,6 +79,18 @@ def _wraps_after(plan: PackagePlan) -> dict[int, dict[str, list[str]]]:
             function.name
         )
     return wraps
+
+
+def _definitions(plan: PackagePlan) -> dict[str, str]:
+    """Each function and class the package defines, with its module."""
+    return {
+        name: module.name
+        for module in plan.modules
+        for block in module.blocks
+        for statement in block.statements
+        if statement.kind in (Kind.FUNCTION, Kind.CLASS)
+        for name in statement.binds
+    }
 
 
 def _setup(folder: Path, limits: Limits) -> str:

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import sys
+import types
 from collections.abc import Callable, Mapping, MutableMapping
 from importlib.metadata import PackageNotFoundError, packages_distributions, version
 from pathlib import Path
@@ -167,8 +168,20 @@ class Session:
                     f"{test}: {name!r} could not be saved ({type(exc).__name__}: {exc})"
                 )
 
-    def finish(self, namespace: Mapping[str, Any], artifacts: list[str]) -> None:
-        """Save the artifacts and the summary of the run."""
+    def finish(
+        self,
+        namespace: Mapping[str, Any],
+        artifacts: list[str],
+        package: str,
+        shipped: Mapping[str, str],
+    ) -> None:
+        """Save the artifacts and the summary of the run.
+
+        ``shipped`` maps each function and class the package defines to its module,
+        so that an artifact holding one (a ``FunctionTransformer(add_ratio)``)
+        pickles it as ``package.module.add_ratio``, which the package can import.
+        """
+        _alias_notebook_definitions(namespace, package, shipped)
         manifest = self._save_artifacts(namespace, artifacts)
         summary = {
             "calls": self.counts,
@@ -177,9 +190,8 @@ class Session:
             "libraries": manifest["libraries"],
             "python": sys.version.split()[0],
         }
-        (self.folder / "recording.json").write_text(
-            json.dumps(summary, indent=2) + "\n", "utf-8"
-        )
+        text = json.dumps(summary, indent=2) + "\n"
+        (self.folder / "recording.json").write_text(text, "utf-8")
 
     def _save_artifacts(
         self, namespace: Mapping[str, Any], names: list[str]
@@ -198,19 +210,46 @@ class Session:
             value = namespace[name]
             path = folder / f"{name}.joblib"
             joblib.dump(value, path)
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            data = path.read_bytes()
+            if _MAIN in data:
+                raise TypeError(
+                    f"artifact {name!r} holds an object defined in the notebook itself "
+                    "that the package does not ship; tag the cell that defines it "
+                    "nb2prod:export"
+                )
             kind = f"{type(value).__module__}.{type(value).__qualname__}"
+            digest = hashlib.sha256(data).hexdigest()
             entries[name] = {"file": path.name, "sha256": digest, "type": kind}
             libraries.update(_libraries_of(value))
         manifest = {"artifacts": entries, "libraries": dict(sorted(libraries.items()))}
-        (folder / "manifest.json").write_text(
-            json.dumps(manifest, indent=2) + "\n", "utf-8"
-        )
+        text = json.dumps(manifest, indent=2) + "\n"
+        (folder / "manifest.json").write_text(text, "utf-8")
         return manifest
 
     def _warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
+
+
+#: How a pickle names the notebook's own namespace (a class or function defined there).
+_MAIN = b"\x8c\x08__main__"
+
+
+def _alias_notebook_definitions(
+    namespace: Mapping[str, Any], package: str, shipped: Mapping[str, str]
+) -> None:
+    """Make the notebook's shipped functions and classes pickle under the package."""
+    for name, module in shipped.items():
+        value = namespace.get(name)
+        if getattr(value, "__module__", None) != "__main__":
+            continue
+        target = f"{package}.{module}"
+        for dotted in (package, target):
+            sys.modules.setdefault(dotted, types.ModuleType(dotted))
+        setattr(sys.modules[target], name, value)
+        for obj in (value, getattr(value, "__wrapped__", None)):
+            if obj is not None:
+                obj.__module__ = target
 
 
 def _brief(exc: BaseException) -> str:

@@ -194,3 +194,53 @@ def test_a_function_never_called_is_an_error(tmp_path: Path) -> None:
         in result.stderr
     )
     assert "call scale(...) once in an untagged cell" in result.stderr
+
+
+def test_an_artifact_holding_a_shipped_function_loads_in_the_package(
+    tmp_path: Path,
+) -> None:
+    notebook = write(
+        tmp_path / "transform.ipynb",
+        code(
+            "import numpy as np\n\ndef double(x):\n    return np.asarray(x) * 2",
+            "nb2prod:export",
+        ),
+        code(
+            "from sklearn.preprocessing import FunctionTransformer\n"
+            "transformer = FunctionTransformer(double)",
+            "nb2prod:artifact",
+        ),
+        code(
+            "def predict(rows: list[list[float]]):\n    return transformer.transform(rows)",
+            "nb2prod:predict",
+        ),
+        code("predict([[1.0], [2.0]])"),
+    )
+    result = run_cli("convert", notebook)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "equivalent" in result.stdout
+
+
+def test_comment_form_parameters_cell_takes_p_values(tmp_path: Path) -> None:
+    notebook = write(
+        tmp_path / "commented.ipynb",
+        code("# nb2prod: parameters\nFACTOR = 2"),
+        code(
+            "def scale(values: list[float]) -> list[float]:\n    return [v * FACTOR for v in values]",
+            "nb2prod:feature",
+        ),
+        code("scale([1.0])"),
+    )
+    result = run_cli("convert", notebook, "-p", "FACTOR", "5")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    case = json.loads(
+        (tmp_path / "commented/tests/cases/scale/001/case.json").read_text()
+    )
+    assert case["result"]["value"] == [5.0]
+
+
+def test_bad_p_usage_is_exit_2(tmp_path: Path) -> None:
+    notebook = scaled(tmp_path / "scaling.ipynb")
+    result = run_cli("convert", notebook, "-p", "FACTOR")
+    assert result.exit_code == 2
+    assert "parameters are given as -p NAME VALUE" in result.stderr
