@@ -69,6 +69,10 @@ class Recording:
     libraries: dict[str, str]
     #: Wall time of the run.
     seconds: float
+    #: Per function, the annotations its calls showed (positional, keywords, returns).
+    signatures: dict[str, Any]
+    #: The data contract of the predict function (input, output, examples).
+    contract: dict[str, Any]
 
 
 def execute(
@@ -190,6 +194,8 @@ def _recording(folder: Path, executed: Path, seconds: float) -> Recording:
         warnings=tuple(summary["warnings"]),
         libraries={str(k): str(v) for k, v in summary["libraries"].items()},
         seconds=seconds,
+        signatures=summary.get("signatures", {}),
+        contract=summary.get("contract", {}),
     )
 
 

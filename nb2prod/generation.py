@@ -122,15 +122,23 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
     tests = [
         d for d in tests if d.distribution not in {r.distribution for r in runtime}
     ]
-    files: dict[str, str | bytes] = dict(
-        format_files(
-            render(
-                RenderInput(
-                    plan, tuple(runtime), tuple(tests), _notebook_ref(options, folder)
-                )
-            )
+    signatures = (
+        recording.signatures if recording else (previous.signatures if previous else {})
+    )
+    contract = (
+        recording.contract if recording else (previous.contract if previous else {})
+    )
+    rendered = render(
+        RenderInput(
+            plan,
+            tuple(runtime),
+            tuple(tests),
+            _notebook_ref(options, folder),
+            signatures,
+            contract,
         )
     )
+    files: dict[str, str | bytes] = dict(format_files(rendered))
     generated_hashes = {path: sha256(text) for path, text in files.items()}
     if recording is not None:
         saved = recorded_files(recording, package)
@@ -149,6 +157,8 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
         recorded=recorded,
         pinned={k: v for k, v in sorted(pinned.items())},
         parameters=dict(overrides),
+        signatures=dict(signatures),
+        contract=dict(contract),
     )
     warnings = tuple(d for d in plan.diagnostics if d.severity is Severity.WARNING)
     warnings += _unknown(options, unknown + unknown_tests) + _unused(options, unused)

@@ -44,7 +44,8 @@ def instrument(
     roles = {c.cell.cell.number: c.cell.role for c in cells}
     wraps = _wraps_after(plan)
     fixtures = {t.cell.cell.cell.number: t for t in plan.tests if t.fixtures}
-    new_cells = [_injected(_setup(folder, limits))]
+    entrypoint = plan.predict.name if plan.predict else None
+    new_cells = [_injected(_setup(folder, limits, entrypoint))]
     for number, cell in enumerate(original.cells, 1):
         if roles.get(number) is Role.SKIP:
             continue
@@ -71,13 +72,20 @@ def instrument(
 
 
 def _wraps_after(plan: PackagePlan) -> dict[int, dict[str, list[str]]]:
-    """For each cell number, the public functions it defines, by module."""
+    """For each cell number, the public functions it defines, by module.
+
+    Every public function is recorded (export helpers too, for their types and
+    golden cases); only feature and predict functions must be called.
+    """
     wraps: dict[int, dict[str, list[str]]] = {}
-    for function in plan.public:
-        number = function.cell.cell.cell.number
-        wraps.setdefault(number, {}).setdefault(function.module, []).append(
-            function.name
-        )
+    for module in plan.modules:
+        for block in module.blocks:
+            for statement in block.statements:
+                name = statement.binds[0] if statement.binds else "_"
+                if statement.kind is not Kind.FUNCTION or name.startswith("_"):
+                    continue
+                number = block.cell.cell.cell.number
+                wraps.setdefault(number, {}).setdefault(module.name, []).append(name)
     return wraps
 
 
@@ -93,11 +101,12 @@ def _definitions(plan: PackagePlan) -> dict[str, str]:
     }
 
 
-def _setup(folder: Path, limits: Limits) -> str:
+def _setup(folder: Path, limits: Limits, entrypoint: str | None) -> str:
     return (
         "import nb2prod.recorder\n"
         f"{SESSION} = nb2prod.recorder.Session({json.dumps(str(folder))}, "
-        f"max_calls={limits.max_calls}, max_rows={limits.max_rows})"
+        f"max_calls={limits.max_calls}, max_rows={limits.max_rows}, "
+        f"entrypoint={json.dumps(entrypoint) if entrypoint else None})"
     )
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nb2prod.errors import Nb2ProdError
 
@@ -33,6 +34,10 @@ class Lock:
     pinned: dict[str, str] = field(default_factory=dict)
     #: ``-p NAME VALUE`` overrides of the last run, as Python literals.
     parameters: dict[str, str] = field(default_factory=dict)
+    #: Annotations each recorded function's calls showed (from the last run).
+    signatures: dict[str, Any] = field(default_factory=dict)
+    #: The data contract predict was called with (from the last run).
+    contract: dict[str, Any] = field(default_factory=dict)
 
     def text(self) -> str:
         """The lock file's content: stable JSON."""
@@ -46,6 +51,8 @@ class Lock:
             "pinned": dict(sorted(self.pinned.items())),
             "files": dict(sorted(self.files.items())),
             "recorded": dict(sorted(self.recorded.items())),
+            "signatures": self.signatures,
+            "contract": self.contract,
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -72,6 +79,8 @@ def read_lock(folder: Path) -> Lock | None:
             recorded=_strings(data.get("recorded", {})),
             pinned=_strings(data.get("pinned", {})),
             parameters=_strings(data.get("parameters", {})),
+            signatures=dict(data.get("signatures", {})),
+            contract=dict(data.get("contract", {})),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         raise Nb2ProdError(

@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, packages_distributions, ver
 from pathlib import Path
 from typing import Any
 
-from nb2prod import casefile
+from nb2prod import casefile, contract, valuetypes
 
 #: The name of the session object in the notebook's namespace.
 SESSION = "__nb2prod__"
@@ -26,10 +26,19 @@ SESSION = "__nb2prod__"
 class Session:
     """What one instrumented run records, written under ``folder``."""
 
-    def __init__(self, folder: str, max_calls: int = 10, max_rows: int = 1000) -> None:
+    def __init__(
+        self,
+        folder: str,
+        max_calls: int = 10,
+        max_rows: int = 1000,
+        entrypoint: str | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self.max_calls = max_calls
         self.max_rows = max_rows
+        self.entrypoint = entrypoint
+        self.signatures: dict[str, Signature] = {}
+        self.contract: dict[str, Any] = {}
         self.counts: dict[str, int] = {}
         self.stored: dict[str, int] = {}
         self.attempts: dict[str, int] = {}
@@ -51,20 +60,54 @@ class Session:
     ) -> Callable[..., Any]:
         @functools.wraps(function)
         def recorded(*args: Any, **kwargs: Any) -> Any:
+            if self._replaying:
+                return function(*args, **kwargs)
             self.counts[name] = self.counts.get(name, 0) + 1
             attempt = self.attempts.get(name, 0) + 1
-            if self._replaying or attempt > self.max_calls:
-                return function(*args, **kwargs)
+            if attempt > self.max_calls:
+                result = function(*args, **kwargs)
+                self._observe(name, args, kwargs, result)
+                return result
             self.attempts[name] = attempt
             case = self.folder / "cases" / name / f"{attempt:03d}"
             inputs = self._store_inputs(name, case, args, kwargs)
             result = function(*args, **kwargs)
+            self._observe(name, args, kwargs, result)
             if inputs is not None:
                 self._finish_case(case, name, module, function, inputs, result)
             return result
 
         recorded.__nb2prod_recorded__ = True  # type: ignore[attr-defined]
         return recorded
+
+    def _observe(
+        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any
+    ) -> None:
+        """Note the types of every call, and the data contract of the entrypoint."""
+        try:
+            signature = self.signatures.setdefault(name, Signature())
+            signature.observe(args, kwargs, result)
+            if name == self.entrypoint and args:
+                self._observe_contract(args[0], result)
+        except Exception as exc:  # describing must never break the notebook
+            self._warn(
+                f"{name}: the types of a call could not be described ({_brief(exc)})"
+            )
+
+    def _observe_contract(self, data: Any, result: Any) -> None:
+        described = {
+            "input": contract.describe(data),
+            "output": contract.describe(result),
+        }
+        if not self.contract:
+            self.contract = {
+                **described,
+                "example": contract.example(data),
+                "example_output": contract.example(result),
+            }
+            return
+        for side in ("input", "output"):
+            self.contract[side] = contract.merge(self.contract[side], described[side])
 
     def _store_inputs(
         self, name: str, case: Path, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -186,6 +229,8 @@ class Session:
         summary = {
             "calls": self.counts,
             "stored": self.stored,
+            "signatures": {k: v.as_json() for k, v in sorted(self.signatures.items())},
+            "contract": self.contract,
             "warnings": self.warnings,
             "libraries": manifest["libraries"],
             "python": sys.version.split()[0],
@@ -229,6 +274,37 @@ class Session:
     def _warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
+
+
+class Signature:
+    """The types each parameter and the result of one function had, over its calls."""
+
+    def __init__(self) -> None:
+        self.positional: list[set[str]] = []
+        self.keywords: dict[str, set[str]] = {}
+        self.returns: set[str] = set()
+
+    def observe(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any
+    ) -> None:
+        """Add one call."""
+        while len(self.positional) < len(args):
+            self.positional.append(set())
+        for seen, value in zip(self.positional, args, strict=False):
+            seen.add(valuetypes.describe(value))
+        for key, value in kwargs.items():
+            self.keywords.setdefault(key, set()).add(valuetypes.describe(value))
+        self.returns.add(valuetypes.describe(result))
+
+    def as_json(self) -> dict[str, Any]:
+        """Each parameter's annotation (by position and by keyword) and the result's."""
+        return {
+            "positional": [valuetypes.merge(seen) for seen in self.positional],
+            "keywords": {
+                k: valuetypes.merge(v) for k, v in sorted(self.keywords.items())
+            },
+            "returns": valuetypes.merge(self.returns),
+        }
 
 
 #: How a pickle names the notebook's own namespace (a class or function defined there).

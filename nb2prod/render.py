@@ -5,12 +5,14 @@ from __future__ import annotations
 import ast
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import jinja2
 
 from nb2prod import __version__
 from nb2prod.analysis import ImportBinding
+from nb2prod.annotate import Annotator
 from nb2prod.dependencies import Dependency
 from nb2prod.naming import distribution_name
 from nb2prod.plan import Block, ModulePlan, PackagePlan, TestPlan
@@ -37,6 +39,10 @@ class RenderInput:
     test_dependencies: tuple[Dependency, ...]
     #: How to write the notebook in commands (relative to the package folder's parent).
     notebook_ref: str
+    #: Per function, the annotations its recorded calls showed.
+    signatures: Mapping[str, Any] = field(default_factory=dict)
+    #: The data contract of predict (input, output, examples), from the last run.
+    contract: Mapping[str, Any] = field(default_factory=dict)
 
 
 def render(data: RenderInput) -> dict[str, str]:
@@ -53,12 +59,14 @@ def render(data: RenderInput) -> dict[str, str]:
     }
     files: dict[str, str] = {}
     for module in plan.modules:
+        annotator = Annotator(module.imports, _bound(module), data.signatures)
+        blocks = [_block(block, module, annotator) for block in module.blocks]
         files[f"{src}/{module.name}.py"] = env.get_template("module.py.j2").render(
             common,
             docstring=MODULE_DOCS[module.name],
-            imports=import_lines(module.imports),
+            imports=import_lines([*module.imports, *annotator.needed.values()]),
             local_imports=_local_imports(module),
-            blocks=[_block(block, module) for block in module.blocks],
+            blocks=blocks,
         )
     files[f"{src}/__init__.py"] = env.get_template("__init__.py.j2").render(
         common, public=plan.public, predict=plan.predict
@@ -159,9 +167,24 @@ def _local_imports(module: ModulePlan) -> list[str]:
     return lines
 
 
-def _block(block: Block, module: ModulePlan) -> Mapping[str, object]:
+def _bound(module: ModulePlan) -> frozenset[str]:
+    """Every name a module binds: its definitions and its imports."""
+    names = {
+        name for block in module.blocks for s in block.statements for name in s.binds
+    }
+    names |= {binding.name for binding in module.imports}
+    names |= {name for _, name in module.internal} | {ARTIFACTS}
+    return frozenset(names)
+
+
+def _block(
+    block: Block, module: ModulePlan, annotator: Annotator
+) -> Mapping[str, object]:
     cell = block.cell.cell.cell
-    code = "".join(statement_code(s, module.artifact_uses) for s in block.statements)
+    code = "".join(
+        statement_code(s, module.artifact_uses, annotator.function)
+        for s in block.statements
+    )
     return {
         "label": _cell_label(cell.number, cell.id),
         "markdown": _comment(block.markdown),

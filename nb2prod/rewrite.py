@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import libcst as cst
 
@@ -28,15 +28,26 @@ class _QualifyArtifacts(cst.CSTTransformer):
         )
 
 
-def statement_code(statement: Statement, artifact_uses: Sequence[NameUse]) -> str:
-    """The statement's source, with artifact reads qualified."""
+def statement_code(
+    statement: Statement,
+    artifact_uses: Sequence[NameUse],
+    annotate: Callable[[cst.FunctionDef], cst.FunctionDef] | None = None,
+) -> str:
+    """The statement's source, artifact reads qualified and functions annotated."""
     node = statement.node
     nodes = [use.node for use in artifact_uses if use.node is not None]
-    if node is None or not nodes or not _contains(statement, artifact_uses):
+    changed = False
+    if node is not None and nodes and _contains(statement, artifact_uses):
+        rewritten = node.visit(_QualifyArtifacts(nodes))
+        assert isinstance(rewritten, cst.BaseStatement)
+        node, changed = rewritten, True
+    if annotate is not None and isinstance(node, cst.FunctionDef):
+        annotated = annotate(node)
+        changed = changed or not annotated.deep_equals(node)
+        node = annotated
+    if node is None or not changed:
         return statement.code
-    rewritten = node.visit(_QualifyArtifacts(nodes))
-    assert isinstance(rewritten, cst.CSTNode)
-    return statement.header + _code_of(rewritten)
+    return statement.header + _code_of(node)
 
 
 def test_function(

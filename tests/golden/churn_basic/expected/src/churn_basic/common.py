@@ -2,13 +2,15 @@
 # `nb2prod convert churn_basic.ipynb`.
 """Shared code: the notebook's nb2prod:export cells."""
 
+from typing import Any
+
 import numpy as np
 
 
 # --- From cell 4 [id c4] ---
 # # Helpers
 # Division that tolerates zero tenure.
-def safe_divide(numerator, denominator):
+def safe_divide(numerator: Any, denominator: Any) -> Any:
     """Element-wise division, 0 where the denominator is 0."""
     numerator = np.asarray(numerator, dtype=float)
     denominator = np.asarray(denominator, dtype=float)

@@ -2,6 +2,8 @@
 # `nb2prod convert churn_basic.ipynb`.
 """The prediction entrypoint: the notebook's nb2prod:predict cell."""
 
+from typing import Any
+
 from . import artifacts
 from .config import THRESHOLD
 from .features import add_spend_rate
@@ -10,7 +12,7 @@ from .features import add_spend_rate
 # --- From cell 9 [id c9] ---
 # # Predict
 # Flags customers whose churn probability reaches `THRESHOLD`.
-def predict(frame):
+def predict(frame: Any) -> Any:
     columns = ["tenure", "charges", "spend_rate"]
     probability = artifacts.model.predict_proba(add_spend_rate(frame)[columns])[:, 1]
     return (probability >= THRESHOLD).astype(int)

@@ -4,6 +4,7 @@
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 # --- From cell 2 [id c2] ---
 # Sensor features
@@ -19,5 +20,5 @@ class Reading:
     value: float
 
 
-def cached(function):
+def cached(function: Any) -> Any:
     return functools.lru_cache(maxsize=None)(function)
