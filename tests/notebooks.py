@@ -69,7 +69,7 @@ def from_percent(text: str) -> Any:
             cells.append(
                 md(
                     "\n".join(
-                        line.removeprefix("# ").removeprefix("#")
+                        line[2:] if line.startswith("# ") else line.removeprefix("#")
                         for line in body.split("\n")
                     )
                 )

@@ -8,7 +8,7 @@ import numpy as np
 
 
 # --- From cell 4 [id c4] ---
-# # Helpers
+# ## Helpers
 # Division that tolerates zero tenure.
 def safe_divide(numerator: Any, denominator: Any) -> Any:
     """Element-wise division, 0 where the denominator is 0."""

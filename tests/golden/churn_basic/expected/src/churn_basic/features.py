@@ -8,7 +8,7 @@ from .common import safe_divide
 
 
 # --- From cell 6 [id c6] ---
-# ## Spend per month
+# ### Spend per month
 def add_spend_rate(frame: pd.DataFrame) -> pd.DataFrame:
     """Add `spend_rate`: charges per month of tenure."""
     out = frame.copy()

@@ -10,7 +10,7 @@ from .features import add_spend_rate
 
 
 # --- From cell 9 [id c9] ---
-# # Predict
+# ## Predict
 # Flags customers whose churn probability reaches `THRESHOLD`.
 def predict(frame: Any) -> Any:
     columns = ["tenure", "charges", "spend_rate"]

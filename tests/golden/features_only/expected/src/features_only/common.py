@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # --- From cell 2 [id c2] ---
-# Sensor features
+# # Sensor features
 # Helpers spread over several cells, redefined as the analysis went on.
 WINDOW = 5
 
