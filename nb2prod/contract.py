@@ -40,19 +40,35 @@ def describe(value: Any) -> dict[str, Any]:
 
 
 def merge(first: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """A description covering two calls: a column nullable in either is nullable."""
+    """A description covering two calls.
+
+    A column nullable in either call is nullable; a column that one call's frame
+    lacked is optional.
+    """
     if first.get("kind") != other.get("kind"):
         return first
     if first["kind"] == "dataframe":
-        nullable = {c["name"]: c["nullable"] for c in other["columns"]}
-        columns = [
-            {**c, "nullable": c["nullable"] or nullable.get(c["name"], False)}
-            for c in first["columns"]
-        ]
-        return {**first, "columns": columns}
+        return {**first, "columns": _merge_columns(first["columns"], other["columns"])}
     if first["kind"] == "series":
         return {**first, "nullable": first["nullable"] or other.get("nullable", False)}
     return first
+
+
+def _merge_columns(
+    first: list[dict[str, Any]], other: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    theirs = {c["name"]: c for c in other}
+    ours = {c["name"] for c in first}
+    merged = []
+    for column in first:
+        match = theirs.get(column["name"])
+        if match is None:
+            merged.append({**column, "optional": True})
+        else:
+            nullable = column["nullable"] or match["nullable"]
+            merged.append({**column, "nullable": nullable})
+    merged += [{**c, "optional": True} for c in other if c["name"] not in ours]
+    return merged
 
 
 def example(value: Any, rows: int = EXAMPLE_ROWS) -> Any:

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nb2prod import __version__
 from nb2prod.analysis import CellAnalysis, analyse
@@ -27,6 +28,7 @@ from nb2prod.naming import package_name
 from nb2prod.plan import PackagePlan, make_plan
 from nb2prod.reading import DEFAULT_MAX_BYTES, read_notebook
 from nb2prod.render import RenderInput, render
+from nb2prod.serving import serving_plan
 from nb2prod.tagging import Selection, select
 from nb2prod.vocabulary import load_vocabulary
 
@@ -117,17 +119,18 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
         else dict(previous.pinned if previous else {})
     )
     locked = previous.dependencies if previous else {}
-    runtime, unknown = resolve(_runtime_modules(plan), locked, package, pinned)
-    tests, unknown_tests = resolve(_test_modules(plan), locked, package)
-    tests = [
-        d for d in tests if d.distribution not in {r.distribution for r in runtime}
-    ]
     signatures = (
         recording.signatures if recording else (previous.signatures if previous else {})
     )
     contract = (
         recording.contract if recording else (previous.contract if previous else {})
     )
+    modules = _runtime_modules(plan, contract)
+    runtime, unknown = resolve(modules, locked, package, pinned)
+    tests, unknown_tests = resolve(_test_modules(plan), locked, package)
+    tests = [
+        d for d in tests if d.distribution not in {r.distribution for r in runtime}
+    ]
     rendered = render(
         RenderInput(
             plan,
@@ -253,9 +256,14 @@ def _require_shipping_cells(selection: Selection) -> None:
         )
 
 
-def _runtime_modules(plan: PackagePlan) -> list[str]:
-    # The artifacts loader reads joblib files.
-    return [*plan.runtime_modules, *(["joblib"] if plan.artifacts else [])]
+def _runtime_modules(plan: PackagePlan, contract: Mapping[str, Any]) -> list[str]:
+    # The artifacts loader reads joblib files; batch scoring reads with pandas.
+    batch = plan.predict is not None and serving_plan(contract) is not None
+    return [
+        *plan.runtime_modules,
+        *(["joblib"] if plan.artifacts else []),
+        *(["pandas"] if batch else []),
+    ]
 
 
 def _test_modules(plan: PackagePlan) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import json
+import pprint
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,8 +18,14 @@ from nb2prod.annotate import Annotator
 from nb2prod.dependencies import Dependency
 from nb2prod.naming import distribution_name
 from nb2prod.plan import Block, ModulePlan, PackagePlan, TestPlan
+from nb2prod.render_service import (
+    SERVING_REQUIREMENTS,
+    SERVING_TEST_REQUIREMENTS,
+    service_files,
+)
 from nb2prod.resources import data_dir
 from nb2prod.rewrite import ARTIFACTS, statement_code, test_function
+from nb2prod.serving import ServingPlan, serving_plan
 
 #: Module docstrings, by module name.
 MODULE_DOCS = {
@@ -88,17 +96,51 @@ def render(data: RenderInput) -> dict[str, str]:
         ).render(common, names=[name for name, _ in plan.artifacts])
     if plan.tests:
         files.update(_tests(env, common, plan))
+    serving = serving_plan(data.contract) if plan.predict else None
+    libraries = [d.distribution for d in data.dependencies]
+    files.update(
+        service_files(env, common, plan, serving, libraries, plan.notebook.source_hash)
+    )
     files["pyproject.toml"] = env.get_template("pyproject.toml.j2").render(
         common,
         python=f"{sys.version_info.major}.{sys.version_info.minor}",
-        dependencies=[d.requirement for d in data.dependencies],
-        test_dependencies=[d.requirement for d in data.test_dependencies],
+        dependencies=[
+            *(d.requirement for d in data.dependencies),
+            *(SERVING_REQUIREMENTS if serving else ()),
+        ],
+        test_dependencies=[
+            *(d.requirement for d in data.test_dependencies),
+            *(SERVING_TEST_REQUIREMENTS if serving else ()),
+        ],
+        serving=serving is not None,
     )
     files[".gitignore"] = env.get_template("gitignore.j2").render(common)
     files["README.md"] = env.get_template("README.md.j2").render(
-        common, plan=plan, artifacts=[name for name, _ in plan.artifacts]
+        common,
+        plan=plan,
+        artifacts=[name for name, _ in plan.artifacts],
+        serving=serving,
+        example=_json_text(serving.example) if serving else "",
+        **_python_examples(serving),
     )
     return files
+
+
+def _json_text(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _python_examples(serving: ServingPlan | None) -> dict[str, str]:
+    """The example input and output as Python literals, for the README."""
+    if serving is None or not isinstance(serving.example, dict):
+        return {"python_example": "", "python_output": ""}
+    value = next(iter(serving.example.values()))
+    text = pprint.pformat(value, width=84, sort_dicts=False)
+    indented = "\n".join("    " + line for line in text.splitlines())
+    return {
+        "python_example": indented if serving.kind == "dataframe" else text,
+        "python_output": repr(serving.example_output),
+    }
 
 
 def _environment() -> jinja2.Environment:

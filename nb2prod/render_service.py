@@ -1,0 +1,100 @@
+"""Render the files that serve, batch-score and test the package against the notebook."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from nb2prod.compare import Tolerance
+from nb2prod.plan import PackagePlan
+from nb2prod.serving import ServingPlan
+
+#: Requirements serving adds to the package (FastAPI, its server, its models).
+SERVING_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "pydantic>=2.6")
+#: What the serving tests add (FastAPI's TestClient runs on httpx).
+SERVING_TEST_REQUIREMENTS = ("httpx>=0.27",)
+#: Largest request body served by default, in bytes.
+MAX_BODY_BYTES = 1_000_000
+#: The tool's standalone modules shipped (copied) into every package's tests.
+_SHIPPED = {"tests/_compare.py": "compare.py", "tests/_cases.py": "casefile.py"}
+
+
+def service_files(
+    env: jinja2.Environment,
+    common: Mapping[str, str],
+    plan: PackagePlan,
+    serving: ServingPlan | None,
+    libraries: list[str],
+    notebook_hash: str,
+) -> dict[str, str]:
+    """Provenance, golden tests and their helpers, and serving and batch when possible."""
+    tolerance = Tolerance()
+    numbers = {"rtol": repr(tolerance.rtol), "atol": repr(tolerance.atol)}
+    src = f"src/{plan.package}"
+    files = {
+        f"{src}/_provenance.py": env.get_template("_provenance.py.j2").render(
+            common, notebook_hash=notebook_hash
+        ),
+        "tests/test_recorded_calls.py": env.get_template(
+            "test_recorded_calls.py.j2"
+        ).render(common, **numbers),
+    }
+    files.update(_shipped_copies())
+    if serving is None or plan.predict is None:
+        return files
+    context = {
+        **common,
+        **numbers,
+        "predict": plan.predict.name,
+        "serving": serving,
+        "example": repr(serving.example),
+        "example_output": repr(serving.example_output),
+        "libraries": libraries,
+        "has_artifacts": bool(plan.artifacts),
+        "max_body_bytes": MAX_BODY_BYTES,
+        **_wrong_value(serving),
+        "required_field": next(
+            (f.column for f in serving.fields if not f.optional), ""
+        ),
+    }
+    files[f"{src}/serve.py"] = env.get_template("serve.py.j2").render(context)
+    files["tests/test_serve.py"] = env.get_template("test_serve.py.j2").render(context)
+    if serving.kind != "scalar":
+        files[f"{src}/batch.py"] = env.get_template("batch.py.j2").render(context)
+    return files
+
+
+def _shipped_copies() -> dict[str, str]:
+    """compare.py and casefile.py, so the package's tests need no nb2prod."""
+    here = Path(__file__).parent
+    note = "# Copied by nb2prod from nb2prod/{name}: the package's tests use it as `nb2prod verify` does.\n"
+    return {
+        target: note.format(name=source) + (here / source).read_text("utf-8")
+        for target, source in _SHIPPED.items()
+    }
+
+
+def _wrong_value(serving: ServingPlan) -> dict[str, Any]:
+    """A value of the wrong type for one field, for the 422 test."""
+    if serving.kind == "dataframe":
+        required = [field for field in serving.fields if not field.optional]
+        for field in required:
+            base = field.annotation.split(" |")[0]
+            if base in ("int", "float", "bool"):
+                return {
+                    "wrong_field": field.column,
+                    "wrong_value": repr("not a number"),
+                }
+        for field in required:
+            if field.annotation.split(" |")[0] == "str":
+                return {"wrong_field": field.column, "wrong_value": "123"}
+        return {"wrong_field": "", "wrong_value": None}
+    base = serving.item.split(" |")[0]
+    if base in ("int", "float", "bool"):
+        return {"wrong_field": "inputs", "wrong_value": repr("not a number")}
+    if base == "str":
+        return {"wrong_field": "inputs", "wrong_value": "123"}
+    return {"wrong_field": "", "wrong_value": None}
