@@ -105,6 +105,7 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
     vocabulary = load_vocabulary()
     notebook = read_notebook(options.notebook, options.max_bytes)
     selection = select(notebook, vocabulary)
+    notebook = selection.notebook  # with the hash of what generation reads
     _require_shipping_cells(selection)
     cells = tuple(analyse(notebook, cell) for cell in selection.cells)
     package = package_name(options.notebook, options.name)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from nb2prod.analysis import CellAnalysis, ImportBinding, Kind, NameUse, Statement
 from nb2prod.errors import ConversionError, Diagnostic, Location, Severity, error
+from nb2prod.hidden_state import later_definitions, out_of_order
 from nb2prod.reading import Notebook
 from nb2prod.symbols import Definition, Source, SymbolTable, build_symbols
 from nb2prod.vocabulary import Role, Vocabulary
@@ -149,6 +150,7 @@ def make_plan(
         resolver.test(cell, package) for cell in cells if cell.cell.role is Role.TEST
     ]
     problems += resolver.problems + _cycles(notebook, modules, symbols)
+    problems += later_definitions(notebook, cells) + out_of_order(notebook, cells)
     if any(d.severity is Severity.ERROR for d in problems):
         raise ConversionError(problems)
     config = tuple(

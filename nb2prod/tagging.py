@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -53,7 +56,31 @@ def select(notebook: Notebook, vocabulary: Vocabulary) -> Selection:
         roled, found = _role_of(notebook, cell, vocabulary)
         cells.append(roled)
         problems.extend(found)
-    return Selection(notebook=notebook, cells=tuple(cells), diagnostics=tuple(problems))
+    hashed = dataclasses.replace(notebook, source_hash=_content_hash(notebook, cells))
+    return Selection(notebook=hashed, cells=tuple(cells), diagnostics=tuple(problems))
+
+
+def _content_hash(notebook: Notebook, cells: list[RoledCell]) -> str:
+    """SHA-256 of what generation reads: roles, sources (directives blanked), markdown.
+
+    Tags written as metadata or as a ``# nb2prod:`` line hash the same; outputs,
+    execution counts and other tags do not count.
+    """
+    roles = {c.cell.number: c for c in cells}
+    digest = hashlib.sha256()
+    for cell in notebook.cells:
+        if cell.number in roles:
+            roled = roles[cell.number]
+            # A directive's blanked line would make the comment form hash differently.
+            source = roled.source[1:] if roled.from_comment else roled.source
+            role = roled.role.value if roled.role else None
+            record = ["code", cell.id, role, source]
+        elif cell.kind == "markdown":
+            record = ["markdown", cell.id, None, cell.source]
+        else:
+            continue
+        digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+    return digest.hexdigest()
 
 
 def _role_of(

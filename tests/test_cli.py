@@ -383,3 +383,35 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     notebook = tmp_path / "missing.ipynb"
     with pytest.raises(Exception, match="no such file"):
         run_cli("--debug", "convert", notebook, "--no-execute")
+
+
+def test_a_name_defined_only_in_a_later_cell_is_an_error(tmp_path: Path) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code("def total(values):\n    return helper(values)", EXPORT),
+        code("def helper(values):\n    return sum(values)", EXPORT),
+    )
+    message = convert_error(tmp_path, notebook)
+    assert (
+        "nb.ipynb: cell 1 [id c1], line 2, col 12: error: 'helper' is defined only later, "
+        "in cell 2 [id c2]: run top to bottom, the notebook fails here"
+    ) in message
+    assert "hint: move cell 2 [id c2] above cell 1" in message
+
+
+def test_cells_last_run_out_of_order_give_a_warning(tmp_path: Path) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code("def f():\n    return 1", FEATURE),
+        code("def g():\n    return f()", FEATURE),
+    )
+    data = json.loads(notebook.read_text())
+    data["cells"][0]["execution_count"] = 9
+    data["cells"][1]["execution_count"] = 4
+    notebook.write_text(json.dumps(data))
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 0
+    assert (
+        "nb.ipynb: cell 2 [id c2]: warning: cell 2 last ran before cell 1 above it "
+        "(execution counts 4 and 9)"
+    ) in result.stderr

@@ -7,4 +7,4 @@ VERSION = "0.1.0"
 #: The notebook it was generated from.
 NOTEBOOK = "churn_basic.ipynb"
 #: SHA-256 of the notebook's cells (sources and tags; outputs do not count).
-NOTEBOOK_HASH = "e60a545bfae8b4e75ee40dfc36f77f0f6bfa72ccceb53c69dec52e7c2636ab33"
+NOTEBOOK_HASH = "28f9be80d9be279236de44432137957d427731f810eeba13822d564f9ff280e0"

@@ -7,4 +7,4 @@ VERSION = "0.1.0"
 #: The notebook it was generated from.
 NOTEBOOK = "features_only.ipynb"
 #: SHA-256 of the notebook's cells (sources and tags; outputs do not count).
-NOTEBOOK_HASH = "c17fadc3ca326bbbb7eee5f8fd7e42e6143f013888faccc6bf1e6ca249023061"
+NOTEBOOK_HASH = "876662feb9c1fed36350818809d4c63d88bcf51d70bc29f3fa1ca4d9cf9db7f2"

@@ -7,4 +7,4 @@ VERSION = "0.1.0"
 #: The notebook it was generated from.
 NOTEBOOK = "text_predict.ipynb"
 #: SHA-256 of the notebook's cells (sources and tags; outputs do not count).
-NOTEBOOK_HASH = "1e61b49af934222609bc514f85c4d50560e370168e472e15bd5785e88624e44e"
+NOTEBOOK_HASH = "cfcfc8c413195a0c4b885acdea761ed58e9759d4d3e255f6c9a496542773c692"
