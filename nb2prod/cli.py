@@ -26,6 +26,7 @@ from nb2prod.execute import Progress as ProgressCallback
 from nb2prod.execute import RunOptions
 from nb2prod.generation import Options, UntaggedNotebookError
 from nb2prod.instrument import Limits
+from nb2prod.project import Settings, settings_for
 from nb2prod.vocabulary import load_vocabulary
 
 app = typer.Typer(
@@ -66,10 +67,16 @@ KernelOption = Annotated[
     ),
 ]
 RtolOption = Annotated[
-    float, typer.Option("--rtol", help="Relative tolerance of float comparisons.")
+    float | None,
+    typer.Option(
+        "--rtol", help="Relative tolerance of float comparisons [default: 1e-9]."
+    ),
 ]
 AtolOption = Annotated[
-    float, typer.Option("--atol", help="Absolute tolerance of float comparisons.")
+    float | None,
+    typer.Option(
+        "--atol", help="Absolute tolerance of float comparisons [default: 1e-12]."
+    ),
 ]
 JsonOption = Annotated[
     Path | None,
@@ -78,14 +85,17 @@ JsonOption = Annotated[
     ),
 ]
 MaxCallsOption = Annotated[
-    int, typer.Option("--max-calls", min=1, help="Calls recorded per function.")
+    int | None,
+    typer.Option(
+        "--max-calls", min=1, help="Calls recorded per function [default: 5]."
+    ),
 ]
 MaxRowsOption = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--max-rows",
         min=1,
-        help="Rows kept of a large input; its output is recomputed on them.",
+        help="Rows kept of a large input; its output is recomputed on them [default: 100].",
     ),
 ]
 
@@ -195,11 +205,11 @@ def convert(
         typer.Option("--force", help="Overwrite generated files you edited since."),
     ] = False,
     kernel: KernelOption = None,
-    rtol: RtolOption = Tolerance.rtol,
-    atol: AtolOption = Tolerance.atol,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
     json_report: JsonOption = None,
-    max_calls: MaxCallsOption = Limits.max_calls,
-    max_rows: MaxRowsOption = Limits.max_rows,
+    max_calls: MaxCallsOption = None,
+    max_rows: MaxRowsOption = None,
 ) -> None:
     """Write NOTEBOOK's package, run the notebook, and prove the package computes the same.
 
@@ -207,22 +217,26 @@ def convert(
     and the calls to feature and predict functions are saved in the package, then
     replayed against it. Exit 1 on any mismatch. `-p NAME VALUE` (repeatable) sets a
     parameter of the `parameters` cell for the run and the package's config.
+    Defaults come from `[tool.nb2prod]` in the project's pyproject.toml.
 
     Example: `nb2prod convert analysis.ipynb -p THRESHOLD 0.4`
     """
     with _errors():
         parameters = _parameters(context.args)
-        options = Options(notebook, out_dir, name, force, parameters=parameters)
+        settings = _settings(
+            notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
+        )
+        options = Options(
+            notebook, settings.out, settings.name, force, parameters=parameters
+        )
         if no_execute:
             generated, written = pipeline.convert_static(options)
             report.warnings(err, generated.warnings)
             report.written(out, written)
             return
-        run = RunOptions(
-            generation.values(parameters), kernel, Limits(max_calls, max_rows)
-        )
+        run = _run_options(generation.values(parameters), settings)
         with _progress(f"running {notebook.name}") as progress:
-            proof = pipeline.convert(options, run, Tolerance(rtol, atol), progress)
+            proof = pipeline.convert(options, run, _tolerance(settings), progress)
         _show_proof(proof, json_report)
 
 
@@ -233,30 +247,73 @@ def verify(
     out_dir: OutOption = None,
     name: NameOption = None,
     kernel: KernelOption = None,
-    rtol: RtolOption = Tolerance.rtol,
-    atol: AtolOption = Tolerance.atol,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
     json_report: JsonOption = None,
-    max_calls: MaxCallsOption = Limits.max_calls,
-    max_rows: MaxRowsOption = Limits.max_rows,
+    max_calls: MaxCallsOption = None,
+    max_rows: MaxRowsOption = None,
 ) -> None:
     """Run NOTEBOOK again and compare its calls with the package already on disk.
 
     Changes no file. Exit 1 on any mismatch, naming the function, the call and
-    where the values differ.
+    where the values differ. The `-p` values of the last convert are reused unless
+    given again.
 
     Example: `nb2prod verify analysis.ipynb --json report.json`
     """
     with _errors():
         parameters = _parameters(context.args)
-        options = Options(notebook, out_dir, name, parameters=parameters or None)
-        run = RunOptions(
-            parameters or _locked_parameters(options),
-            kernel,
-            Limits(max_calls, max_rows),
+        settings = _settings(
+            notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
+        )
+        options = Options(
+            notebook, settings.out, settings.name, parameters=parameters or None
+        )
+        values = (
+            generation.values(parameters) if parameters else _locked_parameters(options)
         )
         with _progress(f"running {notebook.name}") as progress:
-            proof = pipeline.verify(options, run, Tolerance(rtol, atol), progress)
+            proof = pipeline.verify(
+                options, _run_options(values, settings), _tolerance(settings), progress
+            )
         _show_proof(proof, json_report)
+
+
+def _settings(
+    notebook: Path,
+    out_dir: Path | None,
+    name: str | None,
+    kernel: str | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_calls: int | None = None,
+    max_rows: int | None = None,
+) -> Settings:
+    """The project's [tool.nb2prod] settings for NOTEBOOK, overridden by the options."""
+    return settings_for(notebook).override(
+        out=out_dir,
+        name=name,
+        kernel=kernel,
+        rtol=rtol,
+        atol=atol,
+        max_calls=max_calls,
+        max_rows=max_rows,
+    )
+
+
+def _run_options(values: dict[str, object], settings: Settings) -> RunOptions:
+    limits = Limits(
+        settings.max_calls or Limits.max_calls, settings.max_rows or Limits.max_rows
+    )
+    return RunOptions(values, settings.kernel, limits)
+
+
+def _tolerance(settings: Settings) -> Tolerance:
+    default = Tolerance()
+    return Tolerance(
+        default.rtol if settings.rtol is None else settings.rtol,
+        default.atol if settings.atol is None else settings.atol,
+    )
 
 
 def _locked_parameters(options: Options) -> dict[str, object]:
@@ -303,7 +360,10 @@ def check(
             raise UsageError("--name applies to one notebook; check them one at a time")
         for notebook in notebooks:
             try:
-                generated, stale = pipeline.check(Options(notebook, out_dir, name))
+                settings = _settings(notebook, out_dir, name)
+                generated, stale = pipeline.check(
+                    Options(notebook, settings.out, settings.name)
+                )
             except UntaggedNotebookError:
                 continue
             if stale:
@@ -331,7 +391,8 @@ def diff(
     Example: `nb2prod diff analysis.ipynb | less`
     """
     with _errors():
-        _, written, text = pipeline.diff(Options(notebook, out_dir, name))
+        settings = _settings(notebook, out_dir, name)
+        _, written, text = pipeline.diff(Options(notebook, settings.out, settings.name))
     if text:
         sys.stdout.write(text)
         raise typer.Exit(1)
