@@ -23,8 +23,8 @@ import sysconfig
 import time
 import tomllib
 import venv
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -288,9 +288,10 @@ def server(
 ) -> Iterator[Server]:
     """One sample's server with the default limits, and a client for it."""
     package = packages[request.param]
-    with serving(env, package) as (url, _), httpx.Client(
-        base_url=url, timeout=30.0
-    ) as client:
+    with (
+        serving(env, package) as (url, _),
+        httpx.Client(base_url=url, timeout=30.0) as client,
+    ):
         yield Server(url, package, client)
 
 
