@@ -237,13 +237,16 @@ def convert(
         run = _run_options(generation.values(parameters), settings)
         with _progress(f"running {notebook.name}") as progress:
             proof = pipeline.convert(options, run, _tolerance(settings), progress)
-        _show_proof(proof, json_report)
+        if not _show_proof(proof, json_report):
+            raise typer.Exit(1)
 
 
 @app.command(context_settings=_EXTRA)
 def verify(
     context: typer.Context,
-    notebook: NotebookArg,
+    notebooks: Annotated[
+        list[Path], typer.Argument(help="Notebooks to verify.", show_default=False)
+    ],
     out_dir: OutOption = None,
     name: NameOption = None,
     kernel: KernelOption = None,
@@ -253,30 +256,44 @@ def verify(
     max_calls: MaxCallsOption = None,
     max_rows: MaxRowsOption = None,
 ) -> None:
-    """Run NOTEBOOK again and compare its calls with the package already on disk.
+    """Run each notebook again and compare its calls with the package already on disk.
 
     Changes no file. Exit 1 on any mismatch, naming the function, the call and
     where the values differ. The `-p` values of the last convert are reused unless
-    given again.
+    given again. Notebooks without nb2prod tags are skipped.
 
     Example: `nb2prod verify analysis.ipynb --json report.json`
     """
+    failed = False
     with _errors():
         parameters = _parameters(context.args)
-        settings = _settings(
-            notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
-        )
-        options = Options(
-            notebook, settings.out, settings.name, parameters=parameters or None
-        )
-        values = (
-            generation.values(parameters) if parameters else _locked_parameters(options)
-        )
-        with _progress(f"running {notebook.name}") as progress:
-            proof = pipeline.verify(
-                options, _run_options(values, settings), _tolerance(settings), progress
+        if len(notebooks) > 1 and (name or json_report or parameters):
+            raise UsageError(
+                "--name, --json and -p apply to one notebook; verify them one at a time"
             )
-        _show_proof(proof, json_report)
+        for notebook in notebooks:
+            settings = _settings(
+                notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
+            )
+            options = Options(
+                notebook, settings.out, settings.name, parameters=parameters or None
+            )
+            values = (
+                generation.values(parameters)
+                if parameters
+                else _locked_parameters(options)
+            )
+            run = _run_options(values, settings)
+            try:
+                with _progress(f"running {notebook.name}") as progress:
+                    proof = pipeline.verify(
+                        options, run, _tolerance(settings), progress
+                    )
+            except UntaggedNotebookError:
+                continue
+            failed |= not _show_proof(proof, json_report)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _settings(
@@ -327,7 +344,8 @@ def _locked_parameters(options: Options) -> dict[str, object]:
     return generation.values(lock.parameters) if lock else {}
 
 
-def _show_proof(proof: pipeline.Proof, json_report: Path | None) -> None:
+def _show_proof(proof: pipeline.Proof, json_report: Path | None) -> bool:
+    """Print the proof; True when every recorded call matched."""
     report.warnings(err, proof.generated.warnings)
     report.recording_warnings(err, proof.recording)
     if proof.written is not None:
@@ -335,8 +353,7 @@ def _show_proof(proof: pipeline.Proof, json_report: Path | None) -> None:
     report.equivalence(out, proof.report, proof.recording)
     if json_report is not None:
         json_report.write_text(proof.report.to_json(), "utf-8")
-    if not proof.report.ok:
-        raise typer.Exit(1)
+    return proof.report.ok
 
 
 @app.command()
