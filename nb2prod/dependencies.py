@@ -35,25 +35,27 @@ def resolve(
     locked: Mapping[str, str],
     package: str,
     pinned: Mapping[str, str] | None = None,
+    owners: Mapping[str, str] | None = None,
 ) -> tuple[list[Dependency], list[str]]:
     """Dependencies for the top-level ``modules``, and the modules nobody provides.
 
-    Versions already recorded in the package's lock file win over the ones
-    installed here, so that ``check`` gives the same answer on every machine.
-    ``pinned`` distributions (those that wrote artifacts) are always included, at
-    exactly their version.
+    What the package's lock file records wins over what is installed here (the
+    ``locked`` versions and the ``owners`` distribution of each module), so that
+    ``check`` gives the same answer on every machine. ``pinned`` distributions
+    (those that wrote artifacts) are always included, at exactly their version.
     """
     pinned = pinned or {}
+    owners = owners or {}
     by_distribution: dict[str, list[str]] = {name: [] for name in pinned}
     unknown: list[str] = []
     for module in sorted(set(modules)):
         if module in ("__future__", package) or module in sys.stdlib_module_names:
             continue
-        owners = _distributions().get(module)
-        if not owners:
+        owner = owners.get(module) or next(iter(_distributions().get(module, [])), None)
+        if owner is None:
             unknown.append(module)
             continue
-        by_distribution.setdefault(owners[0], []).append(module)
+        by_distribution.setdefault(owner, []).append(module)
     found = [
         Dependency(
             dist,

@@ -127,8 +127,9 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
         recording.contract if recording else (previous.contract if previous else {})
     )
     modules = _runtime_modules(plan, contract)
-    runtime, unknown = resolve(modules, locked, package, pinned)
-    tests, unknown_tests = resolve(_test_modules(plan), locked, package)
+    owners = previous.modules if previous else {}
+    runtime, unknown = resolve(modules, locked, package, pinned, owners)
+    tests, unknown_tests = resolve(_test_modules(plan), locked, package, owners=owners)
     tests = [
         d for d in tests if d.distribution not in {r.distribution for r in runtime}
     ]
@@ -158,6 +159,7 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
         dependencies={
             d.distribution: d.version for d in [*runtime, *tests] if d.version
         },
+        modules={m: d.distribution for d in [*runtime, *tests] for m in d.modules},
         recorded=recorded,
         pinned={k: v for k, v in sorted(pinned.items())},
         parameters=dict(overrides),

@@ -28,6 +28,8 @@ class Lock:
     files: dict[str, str] = field(default_factory=dict)
     #: Versions of the distributions the package depends on.
     dependencies: dict[str, str] = field(default_factory=dict)
+    #: The distribution that provides each imported module.
+    modules: dict[str, str] = field(default_factory=dict)
     #: SHA-256 of every file saved from the notebook run (artifacts, cases, fixtures).
     recorded: dict[str, str] = field(default_factory=dict)
     #: Exact versions of the libraries that wrote the artifacts.
@@ -48,6 +50,7 @@ class Lock:
             "notebook_hash": self.notebook_hash,
             "parameters": dict(sorted(self.parameters.items())),
             "dependencies": dict(sorted(self.dependencies.items())),
+            "modules": dict(sorted(self.modules.items())),
             "pinned": dict(sorted(self.pinned.items())),
             "files": dict(sorted(self.files.items())),
             "recorded": dict(sorted(self.recorded.items())),
@@ -76,6 +79,7 @@ def read_lock(folder: Path) -> Lock | None:
             notebook_hash=str(data["notebook_hash"]),
             files={str(k): str(v) for k, v in data["files"].items()},
             dependencies=_strings(data.get("dependencies", {})),
+            modules=_strings(data.get("modules", {})),
             recorded=_strings(data.get("recorded", {})),
             pinned=_strings(data.get("pinned", {})),
             parameters=_strings(data.get("parameters", {})),

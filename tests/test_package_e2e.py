@@ -217,21 +217,71 @@ def test_packages_are_imported_from_the_venv(env: Env) -> None:
         assert file.parent.parent.name == "site-packages", file
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_generated_tests_pass(env: Env, converted: Path, name: str) -> None:
-    tests = converted / name / "tests"
-    result = run(env.python, "-m", "pytest", tests, "-q", "-p", "no:cacheprovider",
-                 cwd=env.work)  # fmt: skip
-    assert result.returncode == 0, output(result)
-    assert " passed" in result.stdout
+def side_by_side(
+    commands: list[tuple[list[str | Path], Path]], logs: Path
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run (command, cwd) pairs at the same time; their output goes through files."""
+    started = []
+    for i, (command, cwd) in enumerate(commands):
+        out, err = logs / f"{i}.out", logs / f"{i}.err"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            process = subprocess.Popen(
+                [str(a) for a in command], cwd=cwd, stdout=stdout, stderr=stderr
+            )
+        started.append((command, process, out, err))
+    finished = []
+    for command, process, out, err in started:
+        try:
+            process.wait(timeout=300)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        finished.append(
+            subprocess.CompletedProcess(
+                command, process.returncode, out.read_text(), err.read_text()
+            )
+        )
+    return finished
+
+
+@dataclass(frozen=True)
+class Checks:
+    tests: subprocess.CompletedProcess[str]
+    types: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def checks(
+    env: Env, converted: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Checks]:
+    """Each package's own tests and mypy, with the venv's Python, side by side."""
+    done = {}
+    for name in NAMES:
+        root = converted / name
+        tests: list[str | Path] = [
+            env.python, "-m", "pytest", root / "tests", "-q", "-p", "no:cacheprovider"
+        ]  # fmt: skip
+        types: list[str | Path] = [env.python, "-m", "mypy", root / "src"]
+        logs = tmp_path_factory.mktemp(f"checks_{name}")
+        ran = side_by_side([(tests, env.work), (types, root)], logs)
+        done[name] = Checks(tests=ran[0], types=ran[1])
+    return done
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_generated_package_type_checks(env: Env, converted: Path, name: str) -> None:
-    root = converted / name
-    result = run(env.python, "-m", "mypy", root / "src", cwd=root)
+def test_generated_tests_pass(checks: dict[str, Checks], name: str) -> None:
+    result = checks[name].tests
     assert result.returncode == 0, output(result)
-    assert "Success" in result.stdout
+    assert re.search(r"\d+ passed", result.stdout), result.stdout
+    assert "failed" not in result.stdout
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_generated_package_type_checks(checks: dict[str, Checks], name: str) -> None:
+    result = checks[name].types
+    assert result.returncode == 0, output(result)
+    assert "Success: no issues found" in result.stdout
 
 
 # Serving
