@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from nb2prod.analysis import CellAnalysis
 from nb2prod.errors import Nb2ProdError
 from nb2prod.instrument import CELL_NUMBER, INJECTED, Limits, instrument
@@ -83,6 +81,7 @@ def execute(
     progress: Progress | None = None,
 ) -> Recording:
     """Run the notebook's instrumented copy in ``folder``; the user's file is only read."""
+    import nbformat  # these are slow to import, and only runs need them
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -173,6 +172,8 @@ def _run_error(plan: PackagePlan, executed: Path, exc: Any) -> NotebookRunError:
 
 def _failed_cell(executed: Path) -> Any:
     """The cell of the executed copy whose output is an error."""
+    import nbformat
+
     try:
         notebook = nbformat.read(str(executed), as_version=4)  # type: ignore[no-untyped-call]
     except (OSError, ValueError):

@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-from nbformat.v4 import new_code_cell
-
 from nb2prod.analysis import CellAnalysis, Kind
 from nb2prod.plan import PackagePlan
 from nb2prod.recorder import SESSION
@@ -40,6 +37,8 @@ def instrument(
     plan: PackagePlan, cells: Sequence[CellAnalysis], folder: Path, limits: Limits
 ) -> Any:
     """The notebook to run: the user's cells plus the recorder's."""
+    import nbformat  # imported here: it is slow to import, and only runs need it
+
     original = nbformat.read(str(plan.notebook.path), as_version=4)  # type: ignore[no-untyped-call]
     roles = {c.cell.cell.number: c.cell.role for c in cells}
     wraps = _wraps_after(plan)
@@ -116,4 +115,6 @@ def _call(method: str, *args: object) -> str:
 
 
 def _injected(source: str) -> Any:
+    from nbformat.v4 import new_code_cell
+
     return new_code_cell(source, metadata={"tags": [INJECTED]})  # type: ignore[no-untyped-call]

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from nb2prod.errors import NotebookError
 
 #: Refuse notebooks larger than this unless the caller raises the limit.
@@ -55,10 +53,12 @@ def read_notebook(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Notebook:
     _check_language(path, node)
     # Ids come from the file itself: nbformat invents random ids for older
     # notebooks, and generation must not depend on chance.
-    ids = _raw_ids(raw, len(node.cells))
+    ids = _raw_ids(raw, len(node["cells"]))
     cells = tuple(
         _cell(number, cell, cell_id)
-        for number, (cell, cell_id) in enumerate(zip(node.cells, ids, strict=True), 1)
+        for number, (cell, cell_id) in enumerate(
+            zip(node["cells"], ids, strict=True), 1
+        )
     )
     if not cells:
         raise NotebookError(path, "the notebook has no cells")
@@ -104,6 +104,13 @@ def _to_nbformat4(path: Path, raw: dict[str, Any]) -> Any:
         raise NotebookError(
             path, f"uses nbformat {major!r}; nb2prod reads versions 3 and 4"
         )
+    if major == 4 and _well_formed(raw):
+        # nbformat would only hand back the same cells, and importing it costs a
+        # second where jsonschema's format checkers are installed: too slow for
+        # `check` on every commit.
+        return raw
+    import nbformat
+
     try:
         with warnings.catch_warnings():
             # Missing cell ids and similar are fixed by the upgrade; not the user's concern.
@@ -119,6 +126,22 @@ def _to_nbformat4(path: Path, raw: dict[str, Any]) -> Any:
             path, "is not a valid notebook: 'cells' is not a list of cells"
         )
     return node
+
+
+def _well_formed(raw: dict[str, Any]) -> bool:
+    """An nbformat 4 notebook whose cells nb2prod can read as they are."""
+    cells = raw.get("cells")
+    return (
+        isinstance(cells, list)
+        and isinstance(raw.get("metadata", {}), dict)
+        and all(
+            isinstance(cell, dict)
+            and cell.get("cell_type") in ("code", "markdown", "raw")
+            and isinstance(cell.get("source", ""), str | list)
+            and isinstance(cell.get("metadata", {}), dict)
+            for cell in cells
+        )
+    )
 
 
 def _check_language(path: Path, node: Any) -> None:

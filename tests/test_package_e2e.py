@@ -129,7 +129,14 @@ def import_path(name: str, path: Path) -> ModuleType:
     return module
 
 
+def forget(name: str) -> None:
+    """Drop module ``name`` and its submodules from sys.modules."""
+    for module in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
+        del sys.modules[module]
+
+
 def import_serve(name: str, src: Path) -> ModuleType:
+    forget(name)  # this run's package, not one another test imported
     sys.path.insert(0, str(src))
     try:
         return importlib.import_module(f"{name}.serve")
@@ -155,7 +162,8 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def packages(converted: Path) -> dict[str, Package]:
+def packages(converted: Path) -> Iterator[dict[str, Package]]:
+    """The generated packages' serve modules and test helpers, in this process."""
     found = {}
     for name in NAMES:
         root = converted / name
@@ -170,7 +178,10 @@ def packages(converted: Path) -> dict[str, Package]:
             cases=import_path(f"_e2e_{name}_cases", root / "tests" / "_cases.py"),
             compare=import_path(f"_e2e_{name}_compare", root / "tests" / "_compare.py"),
         )
-    return found
+    yield found
+    for name in NAMES:
+        for module in (name, f"_e2e_{name}_cases", f"_e2e_{name}_compare"):
+            forget(module)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,421 @@
+"""What serving and batch scoring add to a generated package's predict().
+
+In one run it:
+  * converts the churn sample (or uses --package DIR, a generated package folder);
+  * times predict() called directly (in this process, the package importable from
+    DIR/src) and through HTTP (the package's serve.main running uvicorn on a free
+    loopback port; requests sent with one persistent httpx.Client) on a single-row
+    and a 1,000-row input, and prints the medians and the HTTP overhead;
+  * writes a 1,000,000-row CSV built from the recorded predict() rows, once, then
+    times `python -m <pkg>.batch` on it against a child process that reads it with
+    pd.read_csv, calls predict() on the whole frame and writes the same output;
+    each child's peak RSS comes from os.wait4. The batch also scores the file's
+    first 100,000 rows: its peak should not grow with the file.
+
+    python benchmarks/serving.py [--package DIR] [--rows 1000000] [--runs 1]
+
+Targets: HTTP overhead <= 2 ms median per single-row request; batch <= 1.3x the
+direct call; batch memory bounded by the chunk size, not the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample_notebooks" / "churn_classification.ipynb"
+
+#: Targets printed next to the figures.
+HTTP_OVERHEAD_MS = 2.0
+BATCH_RATIO = 1.3
+#: The batch's peak on the whole file may exceed its peak on a tenth of it by this.
+MEMORY_GROWTH = 1.25
+
+DIRECT = """\
+import sys, time
+import pandas as pd
+from {name}.predict import predict
+started = time.perf_counter()
+frame = pd.read_csv(sys.argv[1])
+read = time.perf_counter()
+data = frame if {rows} else frame.iloc[:, 0].tolist()
+result = predict(data)
+predicted = time.perf_counter()
+frame.assign(prediction=list(result)).to_csv(sys.argv[2], index=False)
+done = time.perf_counter()
+print(f"read {{read - started:.2f}} s, predict {{predicted - read:.2f}} s, "
+      f"write {{done - predicted:.2f}} s", file=sys.stderr)
+"""
+
+
+@dataclass(frozen=True)
+class Package:
+    """A generated package, imported in this process from its src folder."""
+
+    root: Path
+    name: str
+    predict: Callable[[Any], Any]
+    serve: ModuleType
+    cases: ModuleType
+
+    @property
+    def takes_rows(self) -> bool:
+        return "rows" in self.serve.EXAMPLE
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of a child process that imports the package."""
+        return {**os.environ, "PYTHONPATH": str(self.root / "src")}
+
+    def recorded_inputs(self) -> pd.DataFrame:
+        """The first argument of every recorded predict() call, as one frame."""
+        parts = []
+        for case_file in sorted(
+            (self.root / "tests" / "cases" / "predict").glob("*/case.json")
+        ):
+            case = json.loads(case_file.read_text("utf-8"))
+            data = self.cases.load(case["args"][0], case_file.parent)
+            parts.append(data if self.takes_rows else pd.DataFrame({"text": data}))
+        if not parts:
+            sys.exit(f"{self.root}: no recorded predict() calls in tests/cases")
+        return pd.concat(parts, ignore_index=True)
+
+    def argument(self, frame: pd.DataFrame) -> Any:
+        """What predict() takes, from rows of the recorded frame."""
+        return frame if self.takes_rows else frame.iloc[:, 0].tolist()
+
+    def body(self, frame: pd.DataFrame) -> bytes:
+        """The POST /predict body for those rows, as the generated tests build it."""
+        if self.takes_rows:
+            content = {"rows": self.serve.to_json(frame.to_dict("records"))}
+        else:
+            content = {"inputs": self.serve.to_json(self.argument(frame))}
+        return json.dumps(content).encode()
+
+
+def load_package(root: Path) -> Package:
+    serves = sorted((root / "src").glob("*/serve.py"))
+    if len(serves) != 1:
+        sys.exit(f"{root}: expected one src/<package>/serve.py, found {len(serves)}")
+    name = serves[0].parent.name
+    sys.path.insert(0, str(root / "src"))
+    serve = importlib.import_module(f"{name}.serve")
+    predict = importlib.import_module(f"{name}.predict").predict
+    spec = importlib.util.spec_from_file_location(
+        "_bench_cases", root / "tests" / "_cases.py"
+    )
+    assert spec is not None and spec.loader is not None
+    cases = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = cases
+    spec.loader.exec_module(cases)
+    return Package(root, name, predict, serve, cases)
+
+
+def convert_sample(out: Path) -> Path:
+    print(f"converting {SAMPLE.name} ...", flush=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "nb2prod", "convert", str(SAMPLE), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"nb2prod convert failed:\n{done.stdout}\n{done.stderr}")
+    return out / SAMPLE.stem
+
+
+def repeated(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
+    copies = math.ceil(rows / len(frame))
+    return pd.concat([frame] * copies, ignore_index=True).iloc[:rows]
+
+
+def median_ms(action: Callable[[], object], calls: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        action()
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(package: Package, log: Path) -> Iterator[str]:
+    """The package's serve.main (uvicorn) on a free port; stopped on exit."""
+    port = free_port()
+    start = f"from {package.name}.serve import main; main(['--port', '{port}'])"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-c", start],
+            env=package.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                sys.exit(f"the server exited:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit(f"the server did not answer in 30 s:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass(frozen=True)
+class Latency:
+    rows: int
+    calls: int
+    direct_ms: float
+    http_ms: float
+
+    @property
+    def overhead_ms(self) -> float:
+        return self.http_ms - self.direct_ms
+
+
+def latencies(
+    package: Package, frame: pd.DataFrame, plan: list[tuple[int, int]], log: Path
+) -> list[Latency]:
+    """Median direct and HTTP times for each (rows, calls) of the plan."""
+    found = []
+    with serving(package, log) as url, httpx.Client(base_url=url, timeout=60) as client:
+        headers = {"content-type": "application/json"}
+        for rows, calls in plan:
+            part = frame.iloc[:rows]
+            argument, body = package.argument(part), package.body(part)
+            expected = package.serve.to_json(package.predict(argument))
+            answer = client.post("/predict", content=body, headers=headers)
+            if answer.status_code != 200 or answer.json()["predictions"] != expected:
+                sys.exit(f"POST /predict answered {answer.status_code}: {answer.text}")
+
+            def direct(argument: Any = argument) -> None:
+                package.predict(argument)
+
+            def http(body: bytes = body) -> None:
+                client.post("/predict", content=body, headers=headers)
+
+            found.append(
+                Latency(rows, calls, median_ms(direct, calls), median_ms(http, calls))
+            )
+    return found
+
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    peak_bytes: int
+
+
+def run_measured(command: list[str], env: dict[str, str], log: Path) -> Measured:
+    """Run a child to completion; its wall time and its own peak RSS."""
+    with log.open("wb") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{log.read_text()}")
+    # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
+    scale = 1 if sys.platform == "darwin" else 1024
+    return Measured(seconds, usage.ru_maxrss * scale)
+
+
+def summary(runs: list[Measured]) -> Measured:
+    return Measured(
+        statistics.median(r.seconds for r in runs), max(r.peak_bytes for r in runs)
+    )
+
+
+def same_predictions(package: Package, first: Path, second: Path) -> None:
+    compare = _import(package.root / "tests" / "_compare.py", "_bench_compare")
+    expected = pd.read_csv(first, usecols=["prediction"])["prediction"].to_numpy()
+    actual = pd.read_csv(second, usecols=["prediction"])["prediction"].to_numpy()
+    outcome = compare.compare(expected, actual, compare.Tolerance())
+    if not outcome.equal:
+        sys.exit(
+            f"batch and direct outputs differ at {outcome.where}: {outcome.detail}"
+        )
+
+
+def _import(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def mib(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--package", type=Path, help="a generated package folder")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="CSV rows")
+    parser.add_argument("--single", type=int, default=200, help="single-row calls")
+    parser.add_argument("--thousand", type=int, default=20, help="1,000-row calls")
+    parser.add_argument("--chunk-size", type=int, default=50_000)
+    parser.add_argument("--runs", type=int, default=1, help="batch and direct runs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nb2prod-serving-") as temporary:
+        work = Path(temporary)
+        root = (args.package or convert_sample(work)).resolve()
+        package = load_package(root)
+        recorded = package.recorded_inputs()
+        frame = repeated(recorded, args.rows)
+        print(
+            f"package {package.name} ({root}); {len(recorded)} recorded rows; "
+            f"python {sys.version.split()[0]}, {os.cpu_count()} cpus",
+            flush=True,
+        )
+
+        plan = [(1, args.single), (1000, args.thousand)]
+        timed = latencies(package, frame, plan, work / "server.log")
+
+        started = time.perf_counter()
+        source, small = work / "in.csv", work / "in_small.csv"
+        frame.to_csv(source, index=False)
+        frame.iloc[: args.rows // 10].to_csv(small, index=False)
+        written = time.perf_counter() - started
+        print(
+            f"wrote {len(frame):,} rows to {source.name} in {written:.1f} s", flush=True
+        )
+
+        def batch(path: Path, out: Path) -> list[str]:
+            return [
+                sys.executable, "-m", f"{package.name}.batch", str(path), str(out),
+                "--chunk-size", str(args.chunk_size),
+            ]  # fmt: skip
+
+        direct_command = [
+            sys.executable, "-c",
+            DIRECT.format(name=package.name, rows=package.takes_rows),
+            str(source), str(work / "direct.csv"),
+        ]  # fmt: skip
+        batch_runs, direct_runs = [], []
+        for _ in range(args.runs):
+            batch_runs.append(
+                run_measured(
+                    batch(source, work / "batch.csv"), package.env, work / "batch.log"
+                )
+            )
+            direct_runs.append(
+                run_measured(direct_command, package.env, work / "direct.log")
+            )
+        batched, direct = summary(batch_runs), summary(direct_runs)
+        batched_small = run_measured(
+            batch(small, work / "batch_small.csv"), package.env, work / "small.log"
+        )
+        same_predictions(package, work / "direct.csv", work / "batch.csv")
+        direct_split = (work / "direct.log").read_text().strip()
+
+    single, thousand = timed
+    ratio = batched.seconds / direct.seconds
+    growth = batched.peak_bytes / batched_small.peak_bytes
+    print()
+    print("predict() direct vs POST /predict (medians)")
+    for latency in timed:
+        print(
+            f"  {latency.rows:>5} row(s) x {latency.calls:<4} direct "
+            f"{latency.direct_ms:8.2f} ms   http {latency.http_ms:8.2f} ms   "
+            f"overhead {latency.overhead_ms:7.2f} ms"
+        )
+    print(f"batch vs direct on {len(frame):,} rows (chunk size {args.chunk_size:,})")
+    print(f"  batch    {batched.seconds:7.2f} s   peak {mib(batched.peak_bytes)}")
+    print(
+        f"  direct   {direct.seconds:7.2f} s   peak {mib(direct.peak_bytes)}"
+        f"   ({direct_split})"
+    )
+    print(
+        f"  batch on {args.rows // 10:,} rows {batched_small.seconds:.2f} s   "
+        f"peak {mib(batched_small.peak_bytes)}"
+    )
+    print("  outputs: the batch's predictions equal the direct call's")
+    print()
+    rows = [
+        (
+            "HTTP overhead, 1 row (median)",
+            f"{single.overhead_ms:.2f} ms",
+            f"<= {HTTP_OVERHEAD_MS:g} ms",
+            single.overhead_ms <= HTTP_OVERHEAD_MS,
+        ),
+        (
+            "HTTP overhead, 1,000 rows (median)",
+            f"{thousand.overhead_ms:.2f} ms",
+            "-",
+            None,
+        ),
+        (
+            "batch / direct time",
+            f"{ratio:.2f}x",
+            f"<= {BATCH_RATIO:g}x",
+            ratio <= BATCH_RATIO,
+        ),
+        (
+            "batch peak, whole file / tenth",
+            f"{growth:.2f}x",
+            f"<= {MEMORY_GROWTH:g}x (chunk-bound)",
+            growth <= MEMORY_GROWTH,
+        ),
+        (
+            "batch peak / direct peak",
+            f"{batched.peak_bytes / direct.peak_bytes:.2f}x",
+            "-",
+            None,
+        ),
+    ]
+    print(f"{'figure':<36} {'measured':>10}   {'target':<26} met")
+    for label, measured, target, met in rows:
+        verdict = "-" if met is None else ("yes" if met else "NO")
+        print(f"{label:<36} {measured:>10}   {target:<26} {verdict}")
+
+
+if __name__ == "__main__":
+    main()
