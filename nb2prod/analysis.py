@@ -142,15 +142,60 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
         return CellAnalysis(
             cell, statements or (), (), masked.cell_magic, parsed=statements is not None
         )
+    refused = _refuse_before_libcst(masked.source, here)
+    if refused is not None:
+        return CellAnalysis(cell, (), (refused,), masked.cell_magic, parsed=False)
     try:
         module = cst.parse_module(masked.source)
+        statements, found = _deep(module, here)
     except cst.ParserSyntaxError as exc:
         problems.append(_syntax_error(masked.source, exc, here))
         return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
-    statements, found = _deep(module, here)
+    except RecursionError:
+        problems.append(error(_TOO_DEEP, here()))
+        return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
     if masked.cell_magic is not None:
         found.insert(0, _dropped_magic(masked.cell_magic, here))
     return CellAnalysis(cell, statements, tuple(found), masked.cell_magic, parsed=True)
+
+
+#: Deeper nesting than this is refused: libcst's parser can overflow the C stack on it.
+MAX_DEPTH = 500
+_TOO_DEEP = (
+    f"the code nests deeper than {MAX_DEPTH} levels; nb2prod refuses to analyse it"
+)
+
+
+def _refuse_before_libcst(source: str, here: _Here) -> Diagnostic | None:
+    """Python's own parser first: its errors read better, and it guards depth."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        column = exc.offset if exc.offset and exc.offset > 0 else None
+        return error(f"syntax error: {exc.msg}", here(exc.lineno, column))
+    except (MemoryError, RecursionError, ValueError) as exc:
+        detail = (
+            _TOO_DEEP if not isinstance(exc, ValueError) else f"cannot parse: {exc}"
+        )
+        return error(detail, here())
+    depth, line = _depth(tree)
+    if depth > MAX_DEPTH:
+        return error(_TOO_DEEP, here(line))
+    return None
+
+
+def _depth(tree: ast.AST) -> tuple[int, int | None]:
+    """The deepest nesting of the syntax tree, and a line where it is reached."""
+    deepest, where = 0, None
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest, where = depth, getattr(node, "lineno", where)
+            if deepest > MAX_DEPTH:
+                break
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest, where
 
 
 def _dropped_magic(name: str, here: _Here) -> Diagnostic:
@@ -421,7 +466,7 @@ def _shallow(source: str) -> tuple[Statement, ...] | None:
     """The names each top-level statement binds, from ``ast``; None if it fails to parse."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     statements = []
     for node in tree.body:
