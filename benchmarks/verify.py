@@ -27,7 +27,8 @@ import papermill
 
 from nb2prod.compare import Tolerance
 from nb2prod.execute import RunOptions, _kernel, execute
-from nb2prod.generation import Options, generate
+from nb2prod.generation import generate
+from nb2prod.options import Options
 from nb2prod.replay import replay
 
 REPO = Path(__file__).resolve().parent.parent

@@ -291,6 +291,7 @@ def _deep(
         index = _statement_at(spans, positions[node].start.line)
         if index is not None and assignment.name not in binds[index]:
             binds[index].append(assignment.name)
+    captured = [_pattern_names(statement) for statement in module.body]
     for scope in {s for s in scopes.values() if s is not None}:
         for name, access in _accesses(scope):
             if any(not isinstance(r.scope, GlobalScope) for r in access.referents):
@@ -300,6 +301,8 @@ def _deep(
             index = _statement_at(spans, start.line)
             if index is None:
                 continue
+            if not access.referents and name in captured[index]:
+                continue  # bound by a match pattern, which libcst's scopes do not see
             use = NameUse(name, start.line, start.column + 1, node)
             uses[index].append(use)
             if use.name in IPYTHON_ONLY and not access.referents:
@@ -446,6 +449,32 @@ def _asname(alias: cst.ImportAlias) -> str | None:
         return None
     target = alias.asname.name
     return target.value if isinstance(target, cst.Name) else None
+
+
+def _pattern_names(statement: cst.BaseStatement) -> frozenset[str]:
+    """Names that ``match`` patterns inside a statement bind."""
+    collector = _PatternNames()
+    statement.visit(collector)
+    return frozenset(collector.names)
+
+
+class _PatternNames(cst.CSTVisitor):
+    """Collects the capture names of match patterns (``case [a, *rest]``)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_MatchAs(self, node: cst.MatchAs) -> None:
+        if node.name is not None:
+            self.names.append(node.name.value)
+
+    def visit_MatchStar(self, node: cst.MatchStar) -> None:
+        if node.name is not None:
+            self.names.append(node.name.value)
+
+    def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
+        if node.rest is not None:
+            self.names.append(node.rest.value)
 
 
 class _ImportedModules(cst.CSTVisitor):

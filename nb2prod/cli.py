@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,15 +19,24 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from nb2prod import __version__, generation, pipeline, report
+from nb2prod import __version__
 from nb2prod.compare import Tolerance
-from nb2prod.errors import ConversionError, Nb2ProdError, UsageError
-from nb2prod.execute import Progress as ProgressCallback
-from nb2prod.execute import RunOptions
-from nb2prod.generation import Options, UntaggedNotebookError
-from nb2prod.instrument import Limits
+from nb2prod.errors import (
+    ConversionError,
+    Nb2ProdError,
+    UntaggedNotebookError,
+    UsageError,
+)
+from nb2prod.fastcheck import up_to_date
+from nb2prod.options import Options, literal, values
 from nb2prod.project import Settings, settings_for
 from nb2prod.vocabulary import load_vocabulary
+
+if TYPE_CHECKING:  # the pipeline is imported by the commands that need it: startup is
+    # what `nb2prod check` costs on every commit
+    from nb2prod.execute import Progress as ProgressCallback
+    from nb2prod.execute import RunOptions
+    from nb2prod.pipeline import Proof
 
 app = typer.Typer(
     name="nb2prod",
@@ -165,7 +174,7 @@ def _parameters(extra: list[str]) -> dict[str, str]:
         name, value = rest.pop(0), rest.pop(0)
         if not name.isidentifier():
             raise UsageError(f"-p {name}: not a valid parameter name")
-        found[name] = generation.literal(value)
+        found[name] = literal(value)
     return found
 
 
@@ -221,6 +230,8 @@ def convert(
 
     Example: `nb2prod convert analysis.ipynb -p THRESHOLD 0.4`
     """
+    from nb2prod import pipeline, report
+
     with _errors():
         parameters = _parameters(context.args)
         settings = _settings(
@@ -234,7 +245,7 @@ def convert(
             report.warnings(err, generated.warnings)
             report.written(out, written)
             return
-        run = _run_options(generation.values(parameters), settings)
+        run = _run_options(values(parameters), settings)
         with _progress(f"running {notebook.name}") as progress:
             proof = pipeline.convert(options, run, _tolerance(settings), progress)
         if not _show_proof(proof, json_report):
@@ -264,6 +275,8 @@ def verify(
 
     Example: `nb2prod verify analysis.ipynb --json report.json`
     """
+    from nb2prod import pipeline
+
     failed = False
     with _errors():
         parameters = _parameters(context.args)
@@ -278,12 +291,8 @@ def verify(
             options = Options(
                 notebook, settings.out, settings.name, parameters=parameters or None
             )
-            values = (
-                generation.values(parameters)
-                if parameters
-                else _locked_parameters(options)
-            )
-            run = _run_options(values, settings)
+            given = values(parameters) if parameters else _locked_parameters(options)
+            run = _run_options(given, settings)
             try:
                 with _progress(f"running {notebook.name}") as progress:
                     proof = pipeline.verify(
@@ -318,11 +327,14 @@ def _settings(
     )
 
 
-def _run_options(values: dict[str, object], settings: Settings) -> RunOptions:
+def _run_options(given: dict[str, object], settings: Settings) -> RunOptions:
+    from nb2prod.execute import RunOptions
+    from nb2prod.instrument import Limits
+
     limits = Limits(
         settings.max_calls or Limits.max_calls, settings.max_rows or Limits.max_rows
     )
-    return RunOptions(values, settings.kernel, limits)
+    return RunOptions(given, settings.kernel, limits)
 
 
 def _tolerance(settings: Settings) -> Tolerance:
@@ -341,11 +353,13 @@ def _locked_parameters(options: Options) -> dict[str, object]:
         options.notebook, options.name
     )
     lock = read_lock(folder)
-    return generation.values(lock.parameters) if lock else {}
+    return values(lock.parameters) if lock else {}
 
 
-def _show_proof(proof: pipeline.Proof, json_report: Path | None) -> bool:
+def _show_proof(proof: Proof, json_report: Path | None) -> bool:
     """Print the proof; True when every recorded call matched."""
+    from nb2prod import report
+
     report.warnings(err, proof.generated.warnings)
     report.recording_warnings(err, proof.recording)
     if proof.written is not None:
@@ -376,23 +390,28 @@ def check(
         if name is not None and len(notebooks) > 1:
             raise UsageError("--name applies to one notebook; check them one at a time")
         for notebook in notebooks:
+            settings = _settings(notebook, out_dir, name)
+            options = Options(notebook, settings.out, settings.name)
             try:
-                settings = _settings(notebook, out_dir, name)
-                generated, stale = pipeline.check(
-                    Options(notebook, settings.out, settings.name)
-                )
+                folder = up_to_date(options)  # the lock proves it: no need to generate
             except UntaggedNotebookError:
                 continue
-            if stale:
-                failed = True
-                command = f"nb2prod convert {notebook}" + (
-                    f" --out {out_dir}" if out_dir else ""
-                )
-                report.stale(out, str(generated.folder), stale, command)
-            else:
-                out.print(
-                    f"{escape(str(generated.folder))}: up to date with {escape(notebook.name)}"
-                )
+            if folder is None:
+                from nb2prod import pipeline, report
+
+                try:
+                    generated, stale = pipeline.check(options)
+                except UntaggedNotebookError:
+                    continue
+                folder = generated.folder
+                if stale:
+                    failed = True
+                    command = f"nb2prod convert {notebook}" + (
+                        f" --out {out_dir}" if out_dir else ""
+                    )
+                    report.stale(out, str(folder), stale, command)
+                    continue
+            out.print(f"{escape(str(folder))}: up to date with {escape(notebook.name)}")
     if failed:
         raise typer.Exit(1)
 
@@ -407,6 +426,8 @@ def diff(
 
     Example: `nb2prod diff analysis.ipynb | less`
     """
+    from nb2prod import pipeline
+
     with _errors():
         settings = _settings(notebook, out_dir, name)
         _, written, text = pipeline.diff(Options(notebook, settings.out, settings.name))
@@ -429,6 +450,8 @@ def tags(
 
     Example: `nb2prod tags analysis.ipynb`
     """
+    from nb2prod import generation, report
+
     vocabulary = load_vocabulary()
     with _errors():
         if notebook is None:

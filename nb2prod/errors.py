@@ -5,6 +5,7 @@ The hierarchy has one root; only the CLI catches it and maps it to an exit code:
     Nb2ProdError                 exit 1 unless noted
     ├── UsageError               exit 2: options that cannot work together
     ├── NotebookError            the notebook cannot be read or is not a notebook
+    │   └── UntaggedNotebookError    it has no nb2prod tag (check and verify skip it)
     ├── ConversionError          one or more located problems in tagged cells
     └── WriteRefusedError        convert would overwrite a file the user edited
 
@@ -125,6 +126,10 @@ class NotebookError(Nb2ProdError):
             text += f"\n  hint: {hint}"
         super().__init__(text)
         self.path = path
+
+
+class UntaggedNotebookError(NotebookError):
+    """The notebook has no nb2prod tag at all (``check`` skips such notebooks)."""
 
 
 class ConversionError(Nb2ProdError):

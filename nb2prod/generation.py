@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import os
 from collections.abc import Mapping
@@ -19,14 +18,17 @@ from nb2prod.errors import (
     Location,
     NotebookError,
     Severity,
+    UntaggedNotebookError,
     warning,
 )
 from nb2prod.execute import Recording
+from nb2prod.fastcheck import fingerprint
 from nb2prod.formatting import format_files
 from nb2prod.lock import Lock, read_lock, sha256
 from nb2prod.naming import package_name
+from nb2prod.options import Options
 from nb2prod.plan import PackagePlan, make_plan
-from nb2prod.reading import DEFAULT_MAX_BYTES, read_notebook
+from nb2prod.reading import read_notebook
 from nb2prod.render import RenderInput, render
 from nb2prod.serving import serving_plan
 from nb2prod.tagging import Selection, select
@@ -36,24 +38,6 @@ TAG_HINT = (
     "tag a cell in JupyterLab (property inspector → Cell Tags, e.g. nb2prod:export), "
     "or make `# nb2prod: export` its first line; `nb2prod tags` lists the tags"
 )
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the user asked for."""
-
-    #: The notebook file.
-    notebook: Path
-    #: The folder that holds the package folder; None for the notebook's folder.
-    out: Path | None = None
-    #: The package name; None to derive it from the notebook's file name.
-    name: str | None = None
-    #: Overwrite files edited since generation.
-    force: bool = False
-    #: Refuse notebook files larger than this.
-    max_bytes: int = DEFAULT_MAX_BYTES
-    #: ``-p NAME VALUE`` overrides as Python literals; None reuses the lock's.
-    parameters: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,10 +69,6 @@ class Generated:
         if not self.from_run:  # the last run's files stay as they are
             return dict(self.previous.files)
         return {**self.previous.files, **self.previous.recorded}
-
-
-class UntaggedNotebookError(NotebookError):
-    """The notebook has no nb2prod tag at all (``check`` skips such notebooks)."""
 
 
 def generate(options: Options, recording: Recording | None = None) -> Generated:
@@ -155,6 +135,7 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
         nb2prod_version=__version__,
         notebook=Path(os.path.relpath(options.notebook, folder)).as_posix(),
         notebook_hash=notebook.source_hash,
+        generator=fingerprint(),
         files=generated_hashes,
         dependencies={
             d.distribution: d.version for d in [*runtime, *tests] if d.version
@@ -215,20 +196,6 @@ def artifact_names(selection: Selection, cells: list[CellAnalysis]) -> set[str]:
     except ConversionError:
         return set()
     return {name for name, _ in plan.artifacts}
-
-
-def literal(value: str) -> str:
-    """A ``-p`` value as a Python literal: numbers, booleans and None as such, else a string."""
-    try:
-        ast.literal_eval(value)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return repr(value)
-    return value
-
-
-def values(parameters: Mapping[str, str]) -> dict[str, object]:
-    """Parameter literals as the Python values papermill injects."""
-    return {name: ast.literal_eval(text) for name, text in parameters.items()}
 
 
 def _overrides(options: Options, previous: Lock | None) -> dict[str, str]:

@@ -18,8 +18,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from nb2prod.errors import Nb2ProdError
-from nb2prod.generation import Options, UntaggedNotebookError
+from nb2prod.errors import Nb2ProdError, UntaggedNotebookError
+from nb2prod.options import Options
 from nb2prod.pipeline import convert_static
 from nb2prod.project import settings_for
 from nb2prod.writing import Fate

@@ -24,6 +24,9 @@ class Lock:
     notebook: str
     #: The notebook's source hash (cells, tags, sources; not outputs).
     notebook_hash: str
+    #: Fingerprint of what generated the files besides the notebook (nb2prod,
+    #: black, templates); see :mod:`nb2prod.fastcheck`.
+    generator: str = ""
     #: SHA-256 of every generated file, by path relative to the package folder.
     files: dict[str, str] = field(default_factory=dict)
     #: Versions of the distributions the package depends on.
@@ -48,6 +51,7 @@ class Lock:
             "nb2prod_version": self.nb2prod_version,
             "notebook": self.notebook,
             "notebook_hash": self.notebook_hash,
+            "generator": self.generator,
             "parameters": dict(sorted(self.parameters.items())),
             "dependencies": dict(sorted(self.dependencies.items())),
             "modules": dict(sorted(self.modules.items())),
@@ -77,6 +81,7 @@ def read_lock(folder: Path) -> Lock | None:
             nb2prod_version=str(data["nb2prod_version"]),
             notebook=str(data["notebook"]),
             notebook_hash=str(data["notebook_hash"]),
+            generator=str(data.get("generator", "")),
             files={str(k): str(v) for k, v in data["files"].items()},
             dependencies=_strings(data.get("dependencies", {})),
             modules=_strings(data.get("modules", {})),

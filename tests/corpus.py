@@ -203,7 +203,9 @@ VERSIONS = [
         "tags_as_string",
         simple(
             code(DOUBLE, "nb2prod:feature"),
-            code("def half(x):\n    return x / 2\n", metadata={"tags": "nb2prod:export"}),
+            code(
+                "def half(x):\n    return x / 2\n", metadata={"tags": "nb2prod:export"}
+            ),
         ),
         0,
     ),
@@ -367,7 +369,9 @@ MAGICS = [
 # --- Python syntax -----------------------------------------------------------------
 
 
-def _tagged(source: str, tag: str = "nb2prod:feature", *after: Json) -> Callable[[], bytes]:
+def _tagged(
+    source: str, tag: str = "nb2prod:feature", *after: Json
+) -> Callable[[], bytes]:
     return simple(code(source, tag), *after)
 
 
@@ -375,7 +379,9 @@ def _long_cell() -> bytes:
     functions = "".join(
         f"def f{number}(x):\n    return x + {number}\n" for number in range(2500)
     )
-    return dumps(nb4(code(functions, "nb2prod:export"), code(DOUBLE, "nb2prod:feature")))
+    return dumps(
+        nb4(code(functions, "nb2prod:export"), code(DOUBLE, "nb2prod:feature"))
+    )
 
 
 def _nested_parentheses() -> bytes:
@@ -524,7 +530,9 @@ SYNTAX = [
     ),
     Case(
         "star_import",
-        _tagged("from math import *\n\ndef hyp(a, b):\n    return sqrt(a * a + b * b)\n"),
+        _tagged(
+            "from math import *\n\ndef hyp(a, b):\n    return sqrt(a * a + b * b)\n"
+        ),
     ),
     Case(
         "relative_import",
@@ -566,12 +574,16 @@ SYNTAX = [
     ),
     Case(
         "type_alias_assignment",
-        _tagged("Vector = list[float]\n\ndef norm(v: Vector) -> float:\n    return sum(v)\n"),
+        _tagged(
+            "Vector = list[float]\n\ndef norm(v: Vector) -> float:\n    return sum(v)\n"
+        ),
         0,
     ),
     Case(
         "type_statement_py312",
-        _tagged("type Vector = list[float]\n\ndef norm(v: Vector) -> float:\n    return sum(v)\n"),
+        _tagged(
+            "type Vector = list[float]\n\ndef norm(v: Vector) -> float:\n    return sum(v)\n"
+        ),
         1,
         ("syntax",),
         cell=1,
@@ -638,7 +650,10 @@ SYNTAX = [
     ),
     Case(
         "unknown_tag",
-        simple(code(DOUBLE, "nb2prod:featur"), code("def g(x):\n    return x\n", "nb2prod:export")),
+        simple(
+            code(DOUBLE, "nb2prod:featur"),
+            code("def g(x):\n    return x\n", "nb2prod:export"),
+        ),
         1,
         ("unknown tag 'nb2prod:featur'", "nb2prod:feature"),
         cell=1,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nb2prod.generation import Options, generate
+from nb2prod.generation import generate
+from nb2prod.options import Options
 from notebooks import code, md, write
 
 CELLS = [

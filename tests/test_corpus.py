@@ -8,16 +8,33 @@ finds up to date.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
-
 from conftest import Run, run_cli
 from corpus import CASES, Case
 
+from nb2prod import naming
+
 #: A located diagnostic line: ``nb.ipynb: cell 3 [id c3], line 2: error: ...``.
 _LOCATED = re.compile(r"^(?P<place>\S.*?): (?P<severity>error|warning): ", re.M)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _cached_distributions() -> Iterator[None]:
+    """Scan installed distributions once for the module, not once per command.
+
+    ``naming`` asks ``importlib.metadata`` which distribution owns the package name on
+    every generation (~0.4 s here); the answer cannot change during the run.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        cached = functools.cache(packages_distributions)
+        patch.setattr(naming, "packages_distributions", cached, raising=False)
+        yield
 
 
 def _assert_sane(run: Run, case: Case, command: str) -> None:
@@ -45,7 +62,9 @@ def _assert_compiles(package: Path) -> None:
         try:
             compile(text, str(path), "exec", dont_inherit=True)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-            pytest.fail(f"generated {path.relative_to(package)} does not compile: {exc!r}")
+            pytest.fail(
+                f"generated {path.relative_to(package)} does not compile: {exc!r}"
+            )
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -73,7 +92,9 @@ def test_corpus_notebook(case: Case, tmp_path: Path) -> None:
         if case.cell is not None:
             assert f"cell {case.cell}" in convert.stderr, context
         assert not out.exists(), f"a failed convert wrote {sorted(_files(out))}"
-        assert _files(tmp_path) == {Path(case.file_name)}, "a failed convert wrote files"
+        assert _files(tmp_path) == {
+            Path(case.file_name)
+        }, "a failed convert wrote files"
         return
 
     packages = [p for p in out.iterdir()]

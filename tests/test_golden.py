@@ -14,8 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nb2prod.generation import Options, generate
+from nb2prod.generation import generate
 from nb2prod.lock import Lock
+from nb2prod.options import Options
 from notebooks import from_percent
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -1,0 +1,338 @@
+"""Random notebooks, some of them corrupted, through ``convert_static`` and ``check``.
+
+The property: converting either succeeds (and then ``check`` finds the package up to
+date) or raises an :class:`~nb2prod.errors.Nb2ProdError` whose message names the
+notebook file, having written nothing. Any other exception is a bug.
+
+``NB2PROD_FUZZ_EXAMPLES`` sets how many examples run (default 300).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.metadata import packages_distributions
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from nb2prod import naming
+from nb2prod.errors import Nb2ProdError
+from nb2prod.generation import Options
+from nb2prod.pipeline import check, convert_static
+
+EXAMPLES = int(os.environ.get("NB2PROD_FUZZ_EXAMPLES", "300"))
+
+# --- what cells are made of --------------------------------------------------------
+
+TAGS = [
+    "nb2prod:export",
+    "nb2prod:feature",
+    "nb2prod:predict",
+    "nb2prod:artifact",
+    "nb2prod:test",
+    "nb2prod:skip",
+    "parameters",
+]
+MISSPELT = [
+    "nb2prod:featur",
+    "nb2prod:Export",
+    "nb2prod:",
+    "nb2prod:export ",
+    "nb2prod:exports",
+    "nb2prod:paramters",
+    "nb2prod: feature",
+]
+FOREIGN = ["hide-input", "remove-cell", "", "nb2prodexport", "injected-parameters"]
+
+FRAGMENTS = [
+    # definitions, and names other cells use
+    "def f(x):\n    return x + 1",
+    "def g(values):\n    return [f(v) for v in values]",
+    "def predict(frame):\n    return model.predict(frame)",
+    "def score(x: float) -> float:\n    return x * LIMIT",
+    "class Scaler:\n    def __init__(self, k):\n        self.k = k\n\n    def apply(self, x):\n        return self.k * x",
+    "LIMIT = 3",
+    "ALPHA = 0.5\nNAME = 'run'",
+    "model = Scaler(2)",
+    "data = [1, 2, 3]",
+    "total = sum(data)",
+    "square = lambda x: x * x",
+    "async def fetch(x):\n    return x",
+    "@functools.lru_cache\ndef cached(n):\n    return n",
+    "COUNT = 0\ndef bump():\n    global COUNT\n    COUNT += 1\n    return COUNT",
+    "if (n := len(data)) > 2:\n    BIG = n",
+    "def kind(v):\n    match v:\n        case [a, *_]:\n            return a\n        case _:\n            return None",
+    "Vector = list[float]",
+    "def größe(wert):\n    return 'ü' * wert",
+    "assert f(1) == 2",
+    "assert g(data) == [2, 3, 4]",
+    # imports
+    "import os",
+    "import functools",
+    "import numpy as np",
+    "from math import sqrt",
+    "from math import *",
+    "from . import helpers",
+    "import not_a_real_module_xyz",
+    # IPython syntax
+    "%matplotlib inline",
+    "%%time",
+    "%%bash\necho hi",
+    "%%writefile out.py\nx = 1",
+    "!pip install numpy",
+    "files = !ls",
+    "get_ipython().run_line_magic('load_ext', 'autoreload')",
+    "display(data)",
+    "data?",
+    # broken or odd Python
+    "def broken(:\n    pass",
+    "x = (",
+    "return 5",
+    "\tif True:\n  \tpass",
+    "type Alias = int",
+    'label = f"{NAME["x"]}"',
+    "print(undefined_name)",
+    "def uses_missing():\n    return missing_helper(1)",
+    "del data",
+    "print(total)",
+    "# nb2prod: export",
+    "# just a comment",
+    "",
+    "\n\n",
+    "'''unterminated",
+    "\x00",
+    "\ufeffX = 1",
+    "x = 1\r\ny = 2\r\n",
+]
+
+MARKDOWN = [
+    "# Title",
+    "Computes **features**.",
+    'Quotes """ and {{ jinja }} and {% tag %} and </script>',
+    "ünïcödé ✓ 👋",
+    "",
+    "![img](attachment:a.png)",
+]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One generated notebook file and how to convert it."""
+
+    #: The file name.
+    name: str
+    #: The file's bytes.
+    data: bytes
+    #: Convert a good notebook into the same folder first.
+    preexisting: bool
+
+
+@st.composite
+def _tag_names(draw: st.DrawFn) -> list[str]:
+    pool = st.one_of(
+        st.sampled_from(TAGS), st.sampled_from(MISSPELT), st.sampled_from(FOREIGN)
+    )
+    return draw(st.lists(pool, max_size=3))
+
+
+@st.composite
+def _code_cell(draw: st.DrawFn) -> dict[str, Any]:
+    parts = draw(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=4))
+    source = "\n".join(parts)
+    tags = draw(_tag_names())
+    metadata: dict[str, Any] = {}
+    place = draw(st.sampled_from(["metadata", "metadata", "comment", "none"]))
+    if place == "metadata":
+        metadata["tags"] = tags
+    elif place == "comment" and tags:
+        short = ", ".join(t.removeprefix("nb2prod:") for t in tags)
+        source = f"# nb2prod: {short}\n{source}"
+    if draw(st.booleans()):
+        metadata["collapsed"] = True
+    as_list = draw(st.booleans())
+    return {
+        "cell_type": "code",
+        "execution_count": draw(st.none() | st.integers(1, 50)),
+        "metadata": metadata,
+        "outputs": [],
+        "source": source.splitlines(keepends=True) if as_list else source,
+    }
+
+
+@st.composite
+def _text_cell(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["markdown", "raw"]))
+    source = draw(st.sampled_from(MARKDOWN) | st.text(max_size=30))
+    return {"cell_type": kind, "metadata": {}, "source": source}
+
+
+@st.composite
+def _metadata(draw: st.DrawFn) -> dict[str, Any] | None:
+    language = draw(st.sampled_from(["python", "python", "Python", "R", None]))
+    if language is None:
+        return draw(st.sampled_from([None, {}]))
+    metadata: dict[str, Any] = {
+        "kernelspec": {"name": "k", "display_name": "K", "language": language}
+    }
+    if draw(st.booleans()):
+        metadata["language_info"] = {"name": language.lower()}
+    return metadata
+
+
+@st.composite
+def _notebook(draw: st.DrawFn) -> dict[str, Any]:
+    cells = draw(
+        st.lists(
+            st.one_of(_code_cell(), _code_cell(), _text_cell()), min_size=0, max_size=7
+        )
+    )
+    minor = draw(st.sampled_from([4, 5]))
+    if minor == 5:
+        ids = draw(st.sampled_from(["numbered", "numbered", "duplicate", "none"]))
+        for number, cell in enumerate(cells, 1):
+            if ids == "numbered":
+                cell["id"] = f"c{number}"
+            elif ids == "duplicate":
+                cell["id"] = "same"
+    node: dict[str, Any] = {"cells": cells, "nbformat": 4, "nbformat_minor": minor}
+    metadata = draw(_metadata())
+    if metadata is not None:
+        node["metadata"] = metadata
+    return node
+
+
+@st.composite
+def _corrupted(draw: st.DrawFn, data: bytes) -> bytes:
+    how = draw(st.sampled_from(["none", "none", "none", "truncate", "flip", "delete"]))
+    if how == "none" or not data:
+        return data
+    at = draw(st.integers(0, len(data) - 1))
+    if how == "truncate":
+        return data[:at]
+    if how == "delete":
+        return data[:at] + data[at + draw(st.integers(1, 40)) :]
+    flipped = bytearray(data)
+    for _ in range(draw(st.integers(1, 4))):
+        spot = draw(st.integers(0, len(data) - 1))
+        flipped[spot] = draw(st.integers(0, 255))
+    return bytes(flipped)
+
+
+JSON_VALUES: list[Any] = [None, 0, 7, True, "x", "python3", [], [1], ["a", 2], {}]
+
+
+def _paths(node: Any, here: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every place in a JSON tree, by its keys and indexes (the root excluded)."""
+    items: list[tuple[Any, Any]] = []
+    if isinstance(node, dict):
+        items = list(node.items())
+    elif isinstance(node, list):
+        items = list(enumerate(node))
+    for key, child in items:
+        yield (*here, key)
+        yield from _paths(child, (*here, key))
+
+
+@st.composite
+def _mistyped(draw: st.DrawFn, node: dict[str, Any]) -> dict[str, Any]:
+    """The notebook with one value replaced by a value of another JSON type."""
+    places = list(_paths(node))
+    if not places or draw(st.integers(0, 3)):
+        return node
+    path = draw(st.sampled_from(places))
+    parent: Any = node
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = draw(st.sampled_from(JSON_VALUES))
+    return node
+
+
+@st.composite
+def _example(draw: st.DrawFn) -> Example:
+    node = draw(_mistyped(draw(_notebook())))
+    data = json.dumps(node, indent=draw(st.sampled_from([None, 1])), ensure_ascii=False)
+    corrupted = draw(_corrupted(data.encode("utf-8")))
+    name = draw(
+        st.sampled_from(["fuzz.ipynb", "fuzz.ipynb", "01 Über Analyse v2.ipynb"])
+    )
+    return Example(name, corrupted, draw(st.booleans()))
+
+
+# --- the property ------------------------------------------------------------------
+
+GOOD = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "good",
+            "metadata": {"tags": ["nb2prod:feature"]},
+            "outputs": [],
+            "source": "def double(x):\n    return 2 * x\n",
+        }
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "language": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    if not folder.exists():
+        return {}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _cached_distributions() -> Iterator[None]:
+    """Scan installed distributions once for the module, not once per generation."""
+    with pytest.MonkeyPatch.context() as patch:
+        cached = functools.cache(packages_distributions)
+        patch.setattr(naming, "packages_distributions", cached, raising=False)
+        yield
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(_example())
+def test_random_notebooks_convert_or_fail_cleanly(example: Example) -> None:
+    with tempfile.TemporaryDirectory() as temporary:
+        root = Path(temporary)
+        notebook = root / example.name
+        out = root / "out"
+        if example.preexisting:
+            notebook.write_text(json.dumps(GOOD), encoding="utf-8")
+            try:
+                convert_static(Options(notebook, out=out))
+            except Nb2ProdError as exc:  # the file name may be refused
+                assert example.name in str(exc), str(exc)
+        before = _snapshot(out)
+        notebook.write_bytes(example.data)
+        try:
+            convert_static(Options(notebook, out=out))
+        except Nb2ProdError as exc:
+            event(f"refused: {type(exc).__name__}")
+            assert example.name in str(exc), f"message lacks the file name: {exc}"
+            assert _snapshot(out) == before, f"a failed convert changed files: {exc}"
+            assert sorted(p.name for p in root.iterdir()) == sorted(
+                [example.name, *(["out"] if before else [])]
+            ), "a failed convert left files behind"
+            return
+        event("converted")
+        _, stale = check(Options(notebook, out=out))
+        assert not stale, f"stale right after convert: {[s.path for s in stale]}"
