@@ -8,6 +8,7 @@ finds far faster.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -107,6 +108,8 @@ class Statement:
     code: str = ""
     #: Comments at the top of the cell, before its first statement.
     header: str = ""
+    #: For a function, True when every parameter and the return are annotated.
+    annotated: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class CellAnalysis:
     cell_magic: str | None
     #: True when the source parsed.
     parsed: bool
+    #: The source libcst parsed (IPython syntax masked); '' for shallow analyses.
+    source: str = ""
 
 
 def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
@@ -156,7 +161,14 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
         return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
     if masked.cell_magic is not None:
         found.insert(0, _dropped_magic(masked.cell_magic, here))
-    return CellAnalysis(cell, statements, tuple(found), masked.cell_magic, parsed=True)
+    return CellAnalysis(
+        cell,
+        statements,
+        tuple(found),
+        masked.cell_magic,
+        parsed=True,
+        source=masked.source,
+    )
 
 
 #: Deeper nesting than this is refused: libcst's parser can overflow the C stack on it.
@@ -375,6 +387,7 @@ def _statement(
     docstring = None
     if isinstance(node, cst.FunctionDef | cst.ClassDef):
         docstring = node.get_docstring()
+    annotated = not isinstance(node, cst.FunctionDef) or _fully_annotated(node)
     collector = _ImportedModules()
     node.visit(collector)
     uses.sort(key=lambda use: (use.line, use.column))
@@ -390,7 +403,44 @@ def _statement(
         node=node,
         code=code,
         header=header,
+        annotated=annotated,
     )
+
+
+def _fully_annotated(node: cst.FunctionDef) -> bool:
+    params = node.params
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    every += [
+        p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)
+    ]
+    return node.returns is not None and all(p.annotation is not None for p in every)
+
+
+def hydrate(cell: CellAnalysis) -> CellAnalysis:
+    """The analysis with its libcst nodes, parsing the source again (after a cache hit)."""
+    if not cell.source or all(s.node is not None for s in cell.statements):
+        return cell
+    module = cst.parse_module(cell.source)
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    names: dict[tuple[int, int], cst.CSTNode] = {}
+    for node, where in positions.items():
+        key = (where.start.line, where.start.column + 1)
+        if isinstance(node, cst.Name):  # a use is a Name, unless it is dotted or quoted
+            names[key] = node
+        elif isinstance(node, cst.Attribute | cst.SimpleString):
+            names.setdefault(key, node)
+    statements = tuple(
+        dataclasses.replace(
+            statement,
+            node=node,
+            uses=tuple(
+                dataclasses.replace(use, node=names.get((use.line, use.column)))
+                for use in statement.uses
+            ),
+        )
+        for statement, node in zip(cell.statements, module.body, strict=True)
+    )
+    return dataclasses.replace(cell, statements=statements)
 
 
 def _kind(

@@ -8,6 +8,7 @@ import black
 import black.mode
 import black.parsing
 
+from nb2prod import cache
 from nb2prod.errors import Nb2ProdError
 
 _MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311})
@@ -25,10 +26,14 @@ def format_files(files: dict[str, str]) -> dict[str, str]:
     }
 
 
+def _black(text: str) -> str:
+    return black.format_str(text, mode=_MODE)
+
+
 def format_source(path: str, text: str) -> str:
     """Black-format one generated module."""
     try:
-        formatted = black.format_str(text, mode=_MODE)
+        formatted = cache.formatted(text, _black)
     except black.parsing.InvalidInput as exc:
         raise GeneratedCodeError(
             f"nb2prod generated invalid Python in {path}: {exc}"

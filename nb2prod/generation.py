@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod import __version__
-from nb2prod.analysis import CellAnalysis, analyse
+from nb2prod.analysis import CellAnalysis, Kind, hydrate
+from nb2prod.cache import analysed
 from nb2prod.dependencies import resolve
 from nb2prod.errors import (
     ConversionError,
@@ -32,7 +33,7 @@ from nb2prod.reading import read_notebook
 from nb2prod.render import RenderInput, render
 from nb2prod.serving import serving_plan
 from nb2prod.tagging import Selection, select
-from nb2prod.vocabulary import load_vocabulary
+from nb2prod.vocabulary import Role, load_vocabulary
 
 TAG_HINT = (
     "tag a cell in JupyterLab (property inspector → Cell Tags, e.g. nb2prod:export), "
@@ -87,7 +88,7 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
     selection = select(notebook, vocabulary)
     notebook = selection.notebook  # with the hash of what generation reads
     _require_shipping_cells(selection)
-    cells = tuple(analyse(notebook, cell) for cell in selection.cells)
+    cells = _with_nodes_where_needed([analysed(notebook, c) for c in selection.cells])
     package = package_name(options.notebook, options.name)
     folder = (options.out or options.notebook.parent) / package
     previous = read_lock(folder)
@@ -154,6 +155,34 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
     )
 
 
+def _with_nodes_where_needed(cells: list[CellAnalysis]) -> tuple[CellAnalysis, ...]:
+    """Re-parse the cells whose code the renderer rewrites (a cache hit has no nodes).
+
+    Rewritten are: test cells (they become functions), public functions that lack
+    annotations, and statements reading a name an artifact cell assigns.
+    """
+    artifacts = {
+        name
+        for cell in cells
+        if cell.cell.role is Role.ARTIFACT
+        for statement in cell.statements
+        for name in statement.binds
+    }
+    return tuple(
+        hydrate(cell) if _rewritten(cell, artifacts) else cell for cell in cells
+    )
+
+
+def _rewritten(cell: CellAnalysis, artifacts: set[str]) -> bool:
+    if cell.cell.role is Role.TEST:
+        return True
+    return any(
+        (s.kind is Kind.FUNCTION and not s.annotated and not s.binds[0].startswith("_"))
+        or any(use.name in artifacts for use in s.uses)
+        for s in cell.statements
+    )
+
+
 def recorded_files(recording: Recording, package: str) -> dict[str, bytes]:
     """The files a run saved, by their path in the package."""
     places = {
@@ -176,7 +205,7 @@ def analyse_cells(options: Options) -> tuple[Selection, list[CellAnalysis]]:
     """Read and analyse the notebook's cells, for ``nb2prod tags``."""
     notebook = read_notebook(options.notebook, options.max_bytes)
     selection = select(notebook, load_vocabulary())
-    return selection, [analyse(notebook, cell) for cell in selection.cells]
+    return selection, [analysed(notebook, cell) for cell in selection.cells]
 
 
 def require_tags(selection: Selection) -> None:

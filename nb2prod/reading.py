@@ -128,6 +128,13 @@ def _to_nbformat4(path: Path, raw: dict[str, Any]) -> Any:
     return node
 
 
+def _text(source: object) -> bool:
+    """A cell source as nbformat allows it: a string or a list of strings."""
+    return isinstance(source, str) or (
+        isinstance(source, list) and all(isinstance(line, str) for line in source)
+    )
+
+
 def _well_formed(raw: dict[str, Any]) -> bool:
     """An nbformat 4 notebook whose cells nb2prod can read as they are."""
     cells = raw.get("cells")
@@ -137,7 +144,7 @@ def _well_formed(raw: dict[str, Any]) -> bool:
         and all(
             isinstance(cell, dict)
             and cell.get("cell_type") in ("code", "markdown", "raw")
-            and isinstance(cell.get("source", ""), str | list)
+            and _text(cell.get("source", ""))
             and isinstance(cell.get("metadata", {}), dict)
             for cell in cells
         )

@@ -178,8 +178,7 @@ def _bad_import(
 def _unshipped(
     notebook: Notebook, cell: CellAnalysis, statement: Statement
 ) -> list[Diagnostic]:
-    node = statement.node
-    if node is not None and _is_docstring(statement):
+    if _is_docstring(statement):
         return []
     here = cell.cell.cell
     first = cell.cell.source.split("\n")[statement.first_line - 1]

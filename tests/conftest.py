@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from nb2prod.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_notebooks"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep nb2prod's cache inside the test session (never the user's)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NB2PROD_CACHE_DIR", str(tmp_path_factory.mktemp("nb2prod-cache")))
+        yield
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,8 @@ class Case:
     cell: int | None = None
     #: Texts ``convert``'s output must not hold.
     refuse: tuple[str, ...] = ()
-    #: Set when the case shows a bug in nb2prod: what happens.
-    bug: str = ""
+    #: Python run against the generated package (imported as ``package``).
+    smoke: str = ""
 
     @property
     def file_name(self) -> str:
@@ -144,9 +144,13 @@ class Case:
 # --- nbformat versions and metadata ------------------------------------------------
 
 
+#: The smoke test of a package built from ``DOUBLE``.
+DOUBLES = "assert package.double(21) == 42"
+
+
 def _version(minor: int) -> Case:
     cells = [markdown("# Doubling"), code(DOUBLE, "nb2prod:feature"), code("double(2)")]
-    return Case(f"nbformat_4_{minor}", simple(*cells, minor=minor), 0)
+    return Case(f"nbformat_4_{minor}", simple(*cells, minor=minor), 0, smoke=DOUBLES)
 
 
 def _v3() -> bytes:
@@ -187,8 +191,8 @@ def _without_metadata() -> bytes:
 
 VERSIONS = [
     *(_version(minor) for minor in range(6)),
-    Case("nbformat_v3_worksheets", _v3, 0),
-    Case("missing_notebook_metadata", _without_metadata, 0),
+    Case("nbformat_v3_worksheets", _v3, 0, smoke=DOUBLES),
+    Case("missing_notebook_metadata", _without_metadata, 0, smoke=DOUBLES),
     Case(
         "missing_kernelspec",
         simple(
@@ -218,9 +222,17 @@ VERSIONS = [
         0,
     ),
     Case(
-        "cell_metadata_missing",
-        simple({"cell_type": "code", "source": DOUBLE, "metadata": {}}, code("x = 1")),
-        None,
+        "code_cell_without_outputs_and_count",
+        simple(
+            {
+                "cell_type": "code",
+                "source": DOUBLE,
+                "metadata": {"tags": ["nb2prod:feature"]},
+            },
+            code("x = 1"),
+        ),
+        0,
+        smoke=DOUBLES,
     ),
 ]
 
@@ -291,6 +303,7 @@ def _tagged_cell_magic(name: str, first: str, body: str) -> Case:
             simple(*cells),
             0,
             (f"%%{name}", "warning"),
+            smoke=DOUBLES,
         )
     return Case(f"cell_magic_{name}_tagged", simple(*cells), 1, (f"%%{name}",), cell=1)
 

@@ -89,3 +89,19 @@ def test_editing_a_tagged_cell_makes_check_fail(
     result = run_cli("check", copy, "--out", converted)
     assert result.exit_code == 1
     assert "# reviewed" in result.stdout
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_cached_and_fresh_generation_agree(
+    notebook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nb2prod.generation import generate
+    from nb2prod.options import Options
+
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
+    cold = generate(Options(notebook, out=tmp_path)).files
+    warm = generate(Options(notebook, out=tmp_path)).files
+    monkeypatch.setenv("NB2PROD_NO_CACHE", "1")
+    fresh = generate(Options(notebook, out=tmp_path)).files
+    assert cold == warm == fresh
+    assert any((tmp_path / "cache").rglob("*")), "the cache was written"
