@@ -30,6 +30,7 @@ from nb2prod.errors import (
 from nb2prod.fastcheck import up_to_date
 from nb2prod.options import Options, literal, values
 from nb2prod.project import Settings, settings_for
+from nb2prod.reading import DEFAULT_MAX_BYTES
 from nb2prod.vocabulary import load_vocabulary
 
 if TYPE_CHECKING:  # the pipeline is imported by the commands that need it: startup is
@@ -238,7 +239,12 @@ def convert(
             notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
         )
         options = Options(
-            notebook, settings.out, settings.name, force, parameters=parameters
+            notebook,
+            settings.out,
+            settings.name,
+            force,
+            _max_bytes(settings),
+            parameters=parameters,
         )
         if no_execute:
             generated, written = pipeline.convert_static(options)
@@ -289,7 +295,11 @@ def verify(
                 notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
             )
             options = Options(
-                notebook, settings.out, settings.name, parameters=parameters or None
+                notebook,
+                settings.out,
+                settings.name,
+                max_bytes=_max_bytes(settings),
+                parameters=parameters or None,
             )
             given = values(parameters) if parameters else _locked_parameters(options)
             run = _run_options(given, settings)
@@ -335,6 +345,12 @@ def _run_options(given: dict[str, object], settings: Settings) -> RunOptions:
         settings.max_calls or Limits.max_calls, settings.max_rows or Limits.max_rows
     )
     return RunOptions(given, settings.kernel, limits)
+
+
+def _max_bytes(settings: Settings) -> int:
+    if settings.max_size is None:
+        return DEFAULT_MAX_BYTES
+    return int(settings.max_size * 2**20)
 
 
 def _tolerance(settings: Settings) -> Tolerance:
@@ -391,7 +407,9 @@ def check(
             raise UsageError("--name applies to one notebook; check them one at a time")
         for notebook in notebooks:
             settings = _settings(notebook, out_dir, name)
-            options = Options(notebook, settings.out, settings.name)
+            options = Options(
+                notebook, settings.out, settings.name, max_bytes=_max_bytes(settings)
+            )
             try:
                 folder = up_to_date(options)  # the lock proves it: no need to generate
             except UntaggedNotebookError:
@@ -430,7 +448,11 @@ def diff(
 
     with _errors():
         settings = _settings(notebook, out_dir, name)
-        _, written, text = pipeline.diff(Options(notebook, settings.out, settings.name))
+        _, written, text = pipeline.diff(
+            Options(
+                notebook, settings.out, settings.name, max_bytes=_max_bytes(settings)
+            )
+        )
     if text:
         sys.stdout.write(text)
         raise typer.Exit(1)

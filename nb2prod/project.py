@@ -3,7 +3,7 @@
     [tool.nb2prod]
     out = "packages"                 # where package folders go (default: beside each notebook)
     max-calls = 5                    # defaults for every notebook: kernel, rtol, atol,
-                                     # max-calls, max-rows
+                                     # max-calls, max-rows, max-size (MiB of a notebook file)
     [tool.nb2prod.notebooks."analysis/churn.ipynb"]
     name = "churn"                   # per notebook: name, out, and any default above
 
@@ -30,6 +30,7 @@ _DEFAULTS: dict[str, type | tuple[type, ...]] = {
     "atol": (int, float),
     "max-calls": int,
     "max-rows": int,
+    "max-size": (int, float),
 }
 #: Keys valid only for one notebook.
 _PER_NOTEBOOK: dict[str, type | tuple[type, ...]] = {**_DEFAULTS, "name": str}
@@ -57,6 +58,8 @@ class Settings:
     max_calls: int | None = None
     #: Rows kept of a large input.
     max_rows: int | None = None
+    #: Largest notebook file read, in MiB.
+    max_size: float | None = None
     #: The pyproject.toml these came from, if any.
     source: Path | None = None
 
@@ -93,6 +96,7 @@ def settings_for(notebook: Path) -> Settings:
         atol=float(merged["atol"]) if "atol" in merged else None,
         max_calls=merged.get("max-calls"),
         max_rows=merged.get("max-rows"),
+        max_size=float(merged["max-size"]) if "max-size" in merged else None,
         source=path,
     )
 
@@ -144,6 +148,8 @@ def _checked(
             raise ProjectConfigError(
                 f"{path}: {where}: '{key}' must be {kind}, not {value!r}"
             )
-        if key in ("max-calls", "max-rows") and isinstance(value, int) and value < 1:
-            raise ProjectConfigError(f"{path}: {where}: '{key}' must be at least 1")
+        positive = isinstance(value, int | float) and value > 0
+        if key in ("max-calls", "max-rows", "max-size") and not positive:
+            minimum = "above 0" if key == "max-size" else "at least 1"
+            raise ProjectConfigError(f"{path}: {where}: '{key}' must be {minimum}")
     return dict(table)

@@ -2,14 +2,16 @@
 
 Whatever the notebook, nb2prod answers with exit 0 or 1, never a traceback or an
 internal error; a failure names the notebook (and the cell, for a problem inside
-one) and writes nothing; a success writes a package that compiles and that `check`
-finds up to date.
+one) and writes nothing; a success writes a package that compiles, imports, passes
+the case's smoke test, and that `check` finds up to date.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from importlib.metadata import packages_distributions
 from pathlib import Path
@@ -37,10 +39,17 @@ def _cached_distributions() -> Iterator[None]:
         yield
 
 
+def _context(run: Run, case: Case, command: str) -> str:
+    output = run.stdout + run.stderr
+    return (
+        f"nb2prod {command} {case.file_name} -> exit {run.exit_code}\n{output[:3000]}"
+    )
+
+
 def _assert_sane(run: Run, case: Case, command: str) -> None:
     """Exit 0 or 1, no traceback, and a failure that names the notebook."""
     output = run.stdout + run.stderr
-    context = f"{command} {case.file_name} -> {run.exit_code}\n{output[:3000]}"
+    context = _context(run, case, command)
     assert run.exit_code in (0, 1), context
     assert "Traceback" not in output, context
     assert "internal error" not in output, context
@@ -58,13 +67,26 @@ def _files(folder: Path) -> set[Path]:
 def _assert_compiles(package: Path) -> None:
     """Every generated Python file is Python this interpreter accepts."""
     for path in sorted(package.rglob("*.py")):
-        text = path.read_text("utf-8")
         try:
-            compile(text, str(path), "exec", dont_inherit=True)
+            compile(path.read_text("utf-8"), str(path), "exec", dont_inherit=True)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             pytest.fail(
-                f"generated {path.relative_to(package)} does not compile: {exc!r}"
+                f"generated {path.relative_to(package)} does not compile: {exc}"
             )
+
+
+def _assert_imports(package: Path, smoke: str) -> None:
+    """The package imports in a fresh interpreter, and its smoke test passes."""
+    (name,) = [p.name for p in (package / "src").iterdir() if p.is_dir()]
+    script = f"import {name} as package\n{smoke}\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=package / "src",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"import {name}, then:\n{smoke}\n{done.stderr[-2000:]}"
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -78,9 +100,10 @@ def test_corpus_notebook(case: Case, tmp_path: Path) -> None:
     assert _files(tmp_path) == {Path(case.file_name)}, "tags wrote files"
 
     convert = run_cli("convert", notebook, "--no-execute", "--out", out)
-    _assert_sane(convert, case, "convert --no-execute")
+    command = f"convert --no-execute --out {out}"
+    _assert_sane(convert, case, command)
     output = convert.stdout + convert.stderr
-    context = f"convert {case.file_name} -> {convert.exit_code}\n{output[:3000]}"
+    context = _context(convert, case, command)
     if case.convert_exit is not None:
         assert convert.exit_code == case.convert_exit, context
     for text in case.expect:
@@ -92,16 +115,16 @@ def test_corpus_notebook(case: Case, tmp_path: Path) -> None:
         if case.cell is not None:
             assert f"cell {case.cell}" in convert.stderr, context
         assert not out.exists(), f"a failed convert wrote {sorted(_files(out))}"
-        assert _files(tmp_path) == {
-            Path(case.file_name)
-        }, "a failed convert wrote files"
+        assert _files(tmp_path) == {Path(case.file_name)}, "a failed convert wrote"
         return
 
-    packages = [p for p in out.iterdir()]
-    assert len(packages) == 1 and packages[0].is_dir(), sorted(_files(out))
-    assert not packages[0].name.startswith("."), "a temporary folder was left"
-    _assert_compiles(packages[0])
+    packages = list(out.iterdir())
+    assert len(packages) == 1, f"expected one package folder: {sorted(_files(out))}"
+    package = packages[0]
+    assert package.is_dir() and not package.name.startswith("."), package.name
+    _assert_compiles(package)
+    _assert_imports(package, case.smoke)
 
     check = run_cli("check", notebook, "--out", out)
     _assert_sane(check, case, "check")
-    assert check.exit_code == 0, f"check after convert:\n{check.stdout}{check.stderr}"
+    assert check.exit_code == 0, _context(check, case, "check")

@@ -83,3 +83,11 @@ def test_a_bad_table_is_a_clear_error_naming_the_key(
     assert result.exit_code == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_max_size_limits_the_notebook_file(tmp_path: Path) -> None:
+    notebook = project(tmp_path, "[tool.nb2prod]\nmax-size = 0.0001\n")
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 1
+    assert "over the 104 bytes limit" in result.stderr
+    assert not (tmp_path / "analysis" / "churn").exists()
