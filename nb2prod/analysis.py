@@ -7,11 +7,8 @@ finds far faster.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -27,107 +24,24 @@ from libcst.metadata import (
 
 from nb2prod.errors import Diagnostic, Location, error, warning
 from nb2prod.magics import HARMLESS_CELL_MAGICS, mask
+from nb2prod.model import CellAnalysis, ImportBinding, Kind, NameUse, Statement
 from nb2prod.reading import Notebook
+from nb2prod.syntax import TOO_DEEP, refuse_before_libcst, shallow
 from nb2prod.tagging import RoledCell
 from nb2prod.vocabulary import Role
 
+__all__ = [
+    "CellAnalysis",
+    "ImportBinding",
+    "Kind",
+    "NameUse",
+    "Statement",
+    "analyse",
+    "hydrate",
+]
+
 #: Names that only exist inside IPython; shipped code must not call them.
 IPYTHON_ONLY = frozenset({"get_ipython", "display"})
-
-
-class Kind(Enum):
-    """What a top-level statement is."""
-
-    IMPORT = "import"
-    FUNCTION = "function"
-    CLASS = "class"
-    ASSIGNMENT = "assignment"
-    COMPOUND = "compound"
-    OTHER = "other"
-
-
-@dataclass(frozen=True)
-class NameUse:
-    """A read of a global name."""
-
-    #: The name read.
-    name: str
-    #: 1-based line in the cell.
-    line: int
-    #: 1-based column.
-    column: int
-    #: The libcst node that reads it (a Name), for rewriting.
-    node: cst.CSTNode | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class ImportBinding:
-    """One name bound by an import statement."""
-
-    #: The name the import binds in the notebook's namespace.
-    name: str
-    #: ``from MODULE import ...``; None for ``import a.b``.
-    module: str | None
-    #: What is imported: ``a.b`` in ``import a.b``, ``x`` in ``from m import x``.
-    imported: str
-    #: The ``as`` name, if any.
-    alias: str | None
-    #: The number of leading dots of a relative import.
-    level: int
-    #: 1-based line in the cell.
-    line: int
-
-    @property
-    def top_module(self) -> str:
-        """The top-level module this import needs installed."""
-        return (self.module or self.imported).split(".")[0]
-
-
-@dataclass(frozen=True)
-class Statement:
-    """A top-level statement of a cell."""
-
-    #: What it is.
-    kind: Kind
-    #: Global names it binds, in order.
-    binds: tuple[str, ...]
-    #: Global names it reads (not its own locals, parameters or builtins).
-    uses: tuple[NameUse, ...]
-    #: For an import statement, each name it binds.
-    imports: tuple[ImportBinding, ...]
-    #: Top-level modules imported anywhere inside it (function-local imports too).
-    modules: tuple[str, ...]
-    #: 1-based first and last line in the cell.
-    first_line: int
-    last_line: int
-    #: The docstring of a function or class.
-    docstring: str | None
-    #: The libcst node; None for cells analysed with ``ast`` only.
-    node: cst.BaseStatement | None = field(default=None, compare=False, repr=False)
-    #: Its source text, comments above it included.
-    code: str = ""
-    #: Comments at the top of the cell, before its first statement.
-    header: str = ""
-    #: For a function, True when every parameter and the return are annotated.
-    annotated: bool = True
-
-
-@dataclass(frozen=True)
-class CellAnalysis:
-    """The statements of one code cell."""
-
-    #: The cell and its role.
-    cell: RoledCell
-    #: Its top-level statements, in order (empty when it does not parse).
-    statements: tuple[Statement, ...]
-    #: Syntax errors and IPython syntax in cells that ship.
-    diagnostics: tuple[Diagnostic, ...]
-    #: The cell magic dropped from line 1, if any.
-    cell_magic: str | None
-    #: True when the source parsed.
-    parsed: bool
-    #: The source libcst parsed (IPython syntax masked); '' for shallow analyses.
-    source: str = ""
 
 
 def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
@@ -143,11 +57,11 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     if problems:
         return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
     if not deep:
-        statements = _shallow(masked.source)
+        statements = shallow(masked.source)
         return CellAnalysis(
             cell, statements or (), (), masked.cell_magic, parsed=statements is not None
         )
-    refused = _refuse_before_libcst(masked.source, here)
+    refused = refuse_before_libcst(masked.source, here)
     if refused is not None:
         return CellAnalysis(cell, (), (refused,), masked.cell_magic, parsed=False)
     try:
@@ -157,7 +71,7 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
         problems.append(_syntax_error(masked.source, exc, here))
         return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
     except RecursionError:
-        problems.append(error(_TOO_DEEP, here()))
+        problems.append(error(TOO_DEEP, here()))
         return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
     if masked.cell_magic is not None:
         found.insert(0, _dropped_magic(masked.cell_magic, here))
@@ -169,45 +83,6 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
         parsed=True,
         source=masked.source,
     )
-
-
-#: Deeper nesting than this is refused: libcst's parser can overflow the C stack on it.
-MAX_DEPTH = 500
-_TOO_DEEP = (
-    f"the code nests deeper than {MAX_DEPTH} levels; nb2prod refuses to analyse it"
-)
-
-
-def _refuse_before_libcst(source: str, here: _Here) -> Diagnostic | None:
-    """Python's own parser first: its errors read better, and it guards depth."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        column = exc.offset if exc.offset and exc.offset > 0 else None
-        return error(f"syntax error: {exc.msg}", here(exc.lineno, column))
-    except (MemoryError, RecursionError, ValueError) as exc:
-        detail = (
-            _TOO_DEEP if not isinstance(exc, ValueError) else f"cannot parse: {exc}"
-        )
-        return error(detail, here())
-    depth, line = _depth(tree)
-    if depth > MAX_DEPTH:
-        return error(_TOO_DEEP, here(line))
-    return None
-
-
-def _depth(tree: ast.AST) -> tuple[int, int | None]:
-    """The deepest nesting of the syntax tree, and a line where it is reached."""
-    deepest, where = 0, None
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > deepest:
-            deepest, where = depth, getattr(node, "lineno", where)
-            if deepest > MAX_DEPTH:
-                break
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return deepest, where
 
 
 def _dropped_magic(name: str, here: _Here) -> Diagnostic:
@@ -539,59 +414,3 @@ class _ImportedModules(cst.CSTVisitor):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if not node.relative and node.module is not None:
             self.modules.append(_dotted(node.module).split(".")[0])
-
-
-def _shallow(source: str) -> tuple[Statement, ...] | None:
-    """The names each top-level statement binds, from ``ast``; None if it fails to parse."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-    statements = []
-    for node in tree.body:
-        binds = tuple(dict.fromkeys(_ast_binds(node)))
-        literal = isinstance(node, ast.Assign | ast.AnnAssign)
-        statements.append(
-            Statement(
-                kind=(
-                    Kind.ASSIGNMENT
-                    if literal
-                    else (Kind.COMPOUND if binds else Kind.OTHER)
-                ),
-                binds=binds,
-                uses=(),
-                imports=(),
-                modules=(),
-                first_line=node.lineno,
-                last_line=node.end_lineno or node.lineno,
-                docstring=None,
-                code=ast.get_source_segment(source, node) or "",
-            )
-        )
-    return tuple(statements)
-
-
-def _ast_binds(node: ast.AST) -> list[str]:
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return [node.name]
-    if isinstance(node, ast.Import | ast.ImportFrom):
-        return [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
-    names: list[str] = []
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
-            names.append(child.id)
-        elif isinstance(child, ast.NamedExpr) and isinstance(child.target, ast.Name):
-            names.append(child.target.id)
-            names += _ast_binds(child.value)
-        elif isinstance(
-            child, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp
-        ):
-            # Only a walrus inside a comprehension binds outside it (PEP 572).
-            names += [
-                n.target.id
-                for n in ast.walk(child)
-                if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)
-            ]
-        elif not isinstance(child, ast.Lambda):
-            names += _ast_binds(child)
-    return names

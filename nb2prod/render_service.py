@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,17 @@ SERVING_TEST_REQUIREMENTS = ("httpx>=0.27",)
 MAX_BODY_BYTES = 1_000_000
 #: The tool's standalone modules shipped (copied) into every package's tests.
 _SHIPPED = {"tests/_compare.py": "compare.py", "tests/_cases.py": "casefile.py"}
+#: The `spark` extra of a package whose predict takes a DataFrame (spark.py);
+#: [sql] brings pyarrow, which mapInPandas needs.
+SPARK_REQUIREMENT = "pyspark[sql]>=4.3.0"
+#: Spark SQL types (pyspark.sql.types names) of the contract's value types.
+_SPARK_TYPES = {
+    "int": "LongType()",
+    "float": "DoubleType()",
+    "bool": "BooleanType()",
+    "str": "StringType()",
+    "datetime": "TimestampType()",
+}
 
 
 def service_files(
@@ -43,6 +55,10 @@ def service_files(
         ).render(common, **numbers),
     }
     files.update(_shipped_copies())
+    spark = _spark_context(serving) if plan.predict else None
+    # pyproject.toml.j2 and README.md.j2, rendered after this with the same
+    # environment, read it to add the `spark` extra and its section.
+    env.globals["spark_requirement"] = SPARK_REQUIREMENT if spark else ""
     if serving is None or plan.predict is None:
         return files
     context = {
@@ -64,6 +80,10 @@ def service_files(
     files["tests/test_serve.py"] = env.get_template("test_serve.py.j2").render(context)
     if serving.kind != "scalar":
         files[f"{src}/batch.py"] = env.get_template("batch.py.j2").render(context)
+    if spark is not None:
+        files[f"{src}/spark.py"] = env.get_template("spark.py.j2").render(
+            context, **spark
+        )
     return files
 
 
@@ -75,6 +95,82 @@ def _shipped_copies() -> dict[str, str]:
         target: note.format(name=source) + (here / source).read_text("utf-8")
         for target, source in _SHIPPED.items()
     }
+
+
+def _spark_context(serving: ServingPlan | None) -> dict[str, Any] | None:
+    """What spark.py.j2 needs, or None when there is no spark.py to render.
+
+    spark.py is written when predict takes a DataFrame and its result has a Spark
+    type: an array, series or list of a column type (the `prediction` column), or
+    a DataFrame whose recorded example gives its columns' types.
+    """
+    if serving is None or serving.kind != "dataframe":
+        return None
+    columns = [
+        (f.column, f.annotation.split(" |")[0], not f.optional) for f in serving.fields
+    ]
+    if serving.output_kind == "dataframe":
+        output = _frame_output(serving.example_output)
+        if output is None:
+            return None
+        return {
+            "spark_columns": columns,
+            "spark_output_columns": output,
+            "spark_prediction": "",
+        }
+    prediction = _spark_type(serving.output.removeprefix("list[").removesuffix("]"))
+    if prediction is None:
+        return None
+    return {
+        "spark_columns": columns,
+        "spark_output_columns": [],
+        "spark_prediction": prediction,
+    }
+
+
+def _spark_type(annotation: str) -> str | None:
+    """The Spark type of one value annotated so (``float | None``, ``list[int]``)."""
+    annotation = annotation.removesuffix(" | None")
+    if annotation.startswith("list[") and annotation.endswith("]"):
+        item = _spark_type(annotation[len("list[") : -1])
+        return f"ArrayType(T.{item})" if item else None
+    return _SPARK_TYPES.get(annotation)
+
+
+def _frame_output(rows: Any) -> list[tuple[str, str]] | None:
+    """Columns and Spark types of a DataFrame result, from its recorded example rows.
+
+    The example is JSON: a column whose recorded values are all missing is taken
+    as a float (as pandas holds missing values), and datetimes, which JSON holds as
+    text, have no Spark type here; then None.
+    """
+    if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
+        return None
+    columns = []
+    for name in rows[0]:
+        values = [row.get(name) for row in rows if row.get(name) is not None]
+        kinds = {type(value) for value in values}
+        if kinds == {bool}:
+            spark_type = _SPARK_TYPES["bool"]
+        elif kinds == {int}:
+            spark_type = _SPARK_TYPES["int"]
+        elif kinds <= {int, float}:
+            spark_type = _SPARK_TYPES["float"]
+        elif kinds == {str} and not any(_is_timestamp(value) for value in values):
+            spark_type = _SPARK_TYPES["str"]
+        else:
+            return None
+        columns.append((str(name), spark_type))
+    return columns
+
+
+def _is_timestamp(text: str) -> bool:
+    """True for the ISO text JSON holds a recorded date or time as."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _wrong_value(serving: ServingPlan) -> dict[str, Any]:
