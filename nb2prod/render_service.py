@@ -118,6 +118,8 @@ def _spark_context(serving: ServingPlan | None) -> dict[str, Any] | None:
             "spark_output_columns": output,
             "spark_prediction": "",
         }
+    if serving.output_kind not in ("array", "series", "list"):
+        return None  # a single value for the whole frame is no column
     prediction = _spark_type(serving.output.removeprefix("list[").removesuffix("]"))
     if prediction is None:
         return None
