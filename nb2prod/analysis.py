@@ -259,6 +259,10 @@ def _statement(
     kind = _kind(node, binds, imports)
     if kind is Kind.IMPORT:
         binds = [binding.name for binding in imports]
+    elif isinstance(node, cst.FunctionDef | cst.ClassDef):
+        binds = [node.name.value]  # not the names its body declares `global`
+    else:
+        binds += [n for n in _comprehension_walruses(node) if n not in binds]
     docstring = None
     if isinstance(node, cst.FunctionDef | cst.ClassDef):
         docstring = node.get_docstring()
@@ -280,6 +284,59 @@ def _statement(
         header=header,
         annotated=annotated,
     )
+
+
+def _comprehension_walruses(node: cst.BaseStatement) -> list[str]:
+    """Names a walrus binds inside a comprehension: the enclosing scope's (PEP 572).
+
+    libcst's scopes keep them in the comprehension; at the top of a cell that
+    enclosing scope is the notebook's global one.
+    """
+    collector = _Walruses()
+    node.visit(collector)
+    return collector.names
+
+
+class _Walruses(cst.CSTVisitor):
+    """Collects walrus targets inside comprehensions, outside functions and lambdas."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.depth = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self.depth += 1
+
+    def leave_ListComp(self, original_node: cst.ListComp) -> None:
+        self.depth -= 1
+
+    def visit_SetComp(self, node: cst.SetComp) -> None:
+        self.depth += 1
+
+    def leave_SetComp(self, original_node: cst.SetComp) -> None:
+        self.depth -= 1
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self.depth += 1
+
+    def leave_DictComp(self, original_node: cst.DictComp) -> None:
+        self.depth -= 1
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self.depth += 1
+
+    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
+        self.depth -= 1
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        if self.depth and isinstance(node.target, cst.Name):
+            self.names.append(node.target.value)
 
 
 def _fully_annotated(node: cst.FunctionDef) -> bool:

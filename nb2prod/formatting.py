@@ -15,7 +15,9 @@ _MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311})
 
 
 class GeneratedCodeError(Nb2ProdError):
-    """nb2prod produced Python that does not parse: a bug in nb2prod."""
+    """nb2prod produced Python that does not parse: a bug in nb2prod (exit 3)."""
+
+    exit_code = 3
 
 
 def format_files(files: dict[str, str]) -> dict[str, str]:
@@ -36,12 +38,12 @@ def format_source(path: str, text: str) -> str:
         formatted = cache.formatted(text, _black)
     except black.parsing.InvalidInput as exc:
         raise GeneratedCodeError(
-            f"nb2prod generated invalid Python in {path}: {exc}"
+            f"nb2prod generated invalid Python in {path} (a bug in nb2prod; please report it): {exc}"
         ) from None
     try:
         ast.parse(formatted)
     except SyntaxError as exc:
         raise GeneratedCodeError(
-            f"nb2prod generated invalid Python in {path}: {exc}"
+            f"nb2prod generated invalid Python in {path} (a bug in nb2prod; please report it): {exc}"
         ) from None
     return formatted

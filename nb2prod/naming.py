@@ -5,6 +5,8 @@ from __future__ import annotations
 import keyword
 import re
 import sys
+from collections.abc import Mapping
+from functools import cache
 from importlib.metadata import PackageNotFoundError, metadata, packages_distributions
 from pathlib import Path
 
@@ -44,6 +46,12 @@ def distribution_name(package: str) -> str:
     return package.replace("_", "-")
 
 
+@cache
+def _distributions() -> Mapping[str, list[str]]:
+    """Which distribution provides each module; slow to compute, so computed once."""
+    return packages_distributions()
+
+
 def _generated_by_us(distribution: str) -> bool:
     try:
         summary = metadata(distribution)["Summary"] or ""
@@ -56,7 +64,7 @@ def _refuse_shadowing(name: str, notebook: Path, requested: bool) -> None:
     if name in sys.stdlib_module_names or name in sys.builtin_module_names:
         owner = "the standard library"
     else:
-        owners = packages_distributions().get(name, [])
+        owners = _distributions().get(name, [])
         # Re-converting after `pip install` of the generated package is fine.
         foreign = [d for d in owners if not _generated_by_us(d)]
         if not foreign:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import NotebookError
+
+_CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 #: Refuse notebooks larger than this unless the caller raises the limit.
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
@@ -109,6 +113,7 @@ def _to_nbformat4(path: Path, raw: dict[str, Any]) -> Any:
         # second where jsonschema's format checkers are installed: too slow for
         # `check` on every commit.
         return raw
+    _source_problem(path, raw)
     import nbformat
 
     try:
@@ -126,6 +131,31 @@ def _to_nbformat4(path: Path, raw: dict[str, Any]) -> Any:
             path, "is not a valid notebook: 'cells' is not a list of cells"
         )
     return node
+
+
+def _source_problem(path: Path, raw: dict[str, Any]) -> None:
+    """Name the first cell whose source is not text, before nbformat's own wording."""
+    cells = raw.get("cells")
+    if not isinstance(cells, list):
+        return
+    for number, cell in enumerate(cells, 1):
+        source = cell.get("source", "") if isinstance(cell, dict) else ""
+        if not _text(source):
+            raise NotebookError(
+                path,
+                f"cell {number}: its source is {_what(source)}, not text; "
+                "the file is damaged",
+            )
+
+
+def _what(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        odd = next(item for item in value if not isinstance(item, str))
+        return f"a list holding {_what(odd)}"
+    names = {"int": "a number", "float": "a number", "bool": "a boolean"}
+    return names.get(type(value).__name__, f"a {type(value).__name__}")
 
 
 def _text(source: object) -> bool:
@@ -152,9 +182,9 @@ def _well_formed(raw: dict[str, Any]) -> bool:
 
 
 def _check_language(path: Path, node: Any) -> None:
-    metadata = node.get("metadata") or {}
-    kernelspec = metadata.get("kernelspec") or {}
-    info = metadata.get("language_info") or {}
+    metadata = _mapping(node.get("metadata"))
+    kernelspec = _mapping(metadata.get("kernelspec"))
+    info = _mapping(metadata.get("language_info"))
     language = kernelspec.get("language") or info.get("name") or "python"
     if str(language).lower() != "python":
         name = kernelspec.get("display_name") or kernelspec.get("name") or language
@@ -164,40 +194,65 @@ def _check_language(path: Path, node: Any) -> None:
         )
 
 
+def _mapping(value: object) -> dict[str, Any]:
+    """A metadata table, or {} when the notebook has something else there."""
+    return value if isinstance(value, dict) else {}
+
+
 def _raw_ids(raw: dict[str, Any], count: int) -> list[str | None]:
     cells = raw.get("cells")
     if raw.get("nbformat") != 4 or not isinstance(cells, list) or len(cells) != count:
         return [None] * count
-    return [
-        c.get("id") if isinstance(c, dict) and isinstance(c.get("id"), str) else None
-        for c in cells
-    ]
+    return [_valid_id(c.get("id")) if isinstance(c, dict) else None for c in cells]
+
+
+def _valid_id(value: object) -> str | None:
+    """An id as nbformat 4.5 defines them; others are not shown (they end up in code)."""
+    if isinstance(value, str) and _CELL_ID.fullmatch(value):
+        return value
+    return None
 
 
 def _cell(number: int, node: Any, cell_id: str | None) -> Cell:
     source = node.get("source", "")
     if isinstance(source, list):
         source = "".join(source)
-    metadata = node.get("metadata") or {}
+    metadata = _mapping(node.get("metadata"))
     tags = metadata.get("tags") or []
+    if isinstance(tags, str):
+        tags = [tags]  # a lone tag written without its list
     if not isinstance(tags, list):
         tags = []
     count = node.get("execution_count")
+    kind = str(node.get("cell_type", ""))
     return Cell(
         number=number,
         id=cell_id,
-        kind=str(node.get("cell_type", "")),
-        source=str(source).replace("\r\n", "\n").replace("\r", "\n"),
+        kind=kind,
+        source=_clean_text(str(source), markdown=kind != "code"),
         tags=tuple(str(tag) for tag in tags),
         execution_count=count if isinstance(count, int) else None,
     )
+
+
+def _clean_text(text: str, markdown: bool) -> str:
+    """Text the generated files can hold: \n line ends, no lone surrogates.
+
+    Markdown also loses control characters (it becomes comments and README text);
+    code keeps them, so that the parser reports them at their line.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if markdown:
+        text = _CONTROL.sub("", text)
+    return text
 
 
 def _source_hash(cells: tuple[Cell, ...]) -> str:
     digest = hashlib.sha256()
     for cell in cells:
         record = [cell.kind, cell.id, list(cell.tags), cell.source]
-        digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8"))
+        digest.update(json.dumps(record).encode("utf-8"))
         digest.update(b"\n")
     return digest.hexdigest()
 

@@ -760,16 +760,23 @@ def _with_id(cell_id: Any) -> Callable[[], bytes]:
     return simple(code(DOUBLE, "nb2prod:feature", cell_id=cell_id))
 
 
+def _ascii(*cells: Json) -> Callable[[], bytes]:
+    """A builder writing JSON escapes for non-ASCII, so lone surrogates can be spelt."""
+    return lambda: json.dumps(nb4(*cells), indent=1, ensure_ascii=True).encode()
+
+
 MALFORMED = [
     Case(
         "source_list_with_null",
         _with_source(["def double(x):\n", None, "    return 2 * x\n"]),
         1,
+        cell=1,
     ),
     Case(
         "markdown_source_list_with_number",
         _with_source(["# Title\n", 2], kind="markdown"),
         1,
+        cell=1,
     ),
     Case("code_source_null", _with_source(None), refuse=("    None",)),
     Case(
@@ -781,6 +788,22 @@ MALFORMED = [
         simple(code(DOUBLE, "nb2prod:feature"), metadata={"language_info": ["python"]}),
     ),
     Case("cell_id_with_newline", _with_id("c1\nBROKEN = ("), cell=1),
+    Case(
+        "nul_in_markdown_above_tagged_cell",
+        simple(markdown("Doubles\x00 its input."), code(DOUBLE, "nb2prod:feature")),
+        cell=1,
+        smoke=DOUBLES,
+    ),
+    Case(
+        "lone_surrogate_in_untagged_cell",
+        _ascii(code("S = '\ud800'\n"), code(DOUBLE, "nb2prod:feature")),
+        smoke=DOUBLES,
+    ),
+    Case(
+        "lone_surrogate_in_markdown",
+        _ascii(markdown("Doubles \ud800 it."), code(DOUBLE, "nb2prod:feature")),
+        cell=1,
+    ),
     Case("cell_id_is_a_number", _with_id(7), smoke=DOUBLES),
     Case(
         "duplicate_cell_ids",

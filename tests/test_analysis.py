@@ -582,11 +582,6 @@ def test_untagged_walrus_in_comprehension_binds_globally(tmp_path: Path) -> None
     assert statement.binds == ("found", "hit")
 
 
-@pytest.mark.xfail(
-    reason="deep analysis (libcst scopes) misses a walrus inside a comprehension, "
-    "which binds in the enclosing (global) scope (PEP 572)",
-    strict=True,
-)
 def test_tagged_walrus_in_comprehension_binds_globally(tmp_path: Path) -> None:
     statement = _statement(
         tmp_path, "found = any((hit := v) > 3 for v in xs)\n", FEATURE

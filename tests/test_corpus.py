@@ -55,9 +55,9 @@ def _assert_sane(run: Run, case: Case, command: str) -> None:
     assert "internal error" not in output, context
     if run.exit_code == 1:
         assert case.file_name in run.stderr, context
-        for match in _LOCATED.finditer(run.stderr):
-            place = match.group("place").removeprefix("error: ")
-            assert place.startswith(case.file_name), context
+    for match in _LOCATED.finditer(run.stderr):  # every diagnostic has a place
+        place = match.group("place").removeprefix("error: ")
+        assert place.startswith(case.file_name), context
 
 
 def _files(folder: Path) -> set[Path]:

@@ -13,7 +13,9 @@ from nb2prod.writing import Fate, plan_changes, write
 
 def lock_for(files: dict[str, str]) -> Lock:
     """A lock recording ``files`` as generated."""
-    return Lock("0.1.0", "../nb.ipynb", "abc", {p: sha256(t) for p, t in files.items()})
+    return Lock(
+        "0.1.0", "../nb.ipynb", "abc", files={p: sha256(t) for p, t in files.items()}
+    )
 
 
 def generate(
