@@ -152,8 +152,8 @@ def _what(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, list):
-        odd = next(item for item in value if not isinstance(item, str))
-        return f"a list holding {_what(odd)}"
+        odd = next((item for item in value if not isinstance(item, str)), None)
+        return "an empty list" if odd is None else f"a list holding {_what(odd)}"
     names = {"int": "a number", "float": "a number", "bool": "a boolean"}
     return names.get(type(value).__name__, f"a {type(value).__name__}")
 

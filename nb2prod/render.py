@@ -21,6 +21,7 @@ from nb2prod.plan import Block, ModulePlan, PackagePlan, TestPlan
 from nb2prod.render_service import (
     SERVING_REQUIREMENTS,
     SERVING_TEST_REQUIREMENTS,
+    SPARK_REQUIREMENT,
     service_files,
 )
 from nb2prod.resources import data_dir
@@ -101,6 +102,8 @@ def render(data: RenderInput) -> dict[str, str]:
     files.update(
         service_files(env, common, plan, serving, libraries, plan.notebook.source_hash)
     )
+    # The `spark` extra and the README's Spark section exist with spark.py.
+    spark = SPARK_REQUIREMENT if f"{src}/spark.py" in files else ""
     files["pyproject.toml"] = env.get_template("pyproject.toml.j2").render(
         common,
         python=f"{sys.version_info.major}.{sys.version_info.minor}",
@@ -113,6 +116,7 @@ def render(data: RenderInput) -> dict[str, str]:
             *(SERVING_TEST_REQUIREMENTS if serving else ()),
         ],
         serving=serving is not None,
+        spark_requirement=spark,
     )
     files[".gitignore"] = env.get_template("gitignore.j2").render(common)
     files["README.md"] = env.get_template("README.md.j2").render(
@@ -120,6 +124,7 @@ def render(data: RenderInput) -> dict[str, str]:
         plan=plan,
         artifacts=[name for name, _ in plan.artifacts],
         serving=serving,
+        spark_requirement=spark,
         example=_json_text(serving.example) if serving else "",
         **_python_examples(serving),
     )

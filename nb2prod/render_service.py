@@ -42,7 +42,7 @@ def service_files(
     libraries: list[str],
     notebook_hash: str,
 ) -> dict[str, str]:
-    """Provenance, golden tests and their helpers, and serving and batch when possible."""
+    """Provenance, golden tests and their helpers; serving, batch and Spark when possible."""
     tolerance = Tolerance()
     numbers = {"rtol": repr(tolerance.rtol), "atol": repr(tolerance.atol)}
     src = f"src/{plan.package}"
@@ -56,9 +56,6 @@ def service_files(
     }
     files.update(_shipped_copies())
     spark = _spark_context(serving) if plan.predict else None
-    # pyproject.toml.j2 and README.md.j2, rendered after this with the same
-    # environment, read it to add the `spark` extra and its section.
-    env.globals["spark_requirement"] = SPARK_REQUIREMENT if spark else ""
     if serving is None or plan.predict is None:
         return files
     context = {
