@@ -20,7 +20,23 @@ from rich.progress import (
 )
 
 from nb2prod import __version__
-from nb2prod.compare import Tolerance
+from nb2prod.cli_options import (
+    AtolOption,
+    JsonOption,
+    KernelOption,
+    MaxCallsOption,
+    MaxRowsOption,
+    NameOption,
+    NotebookArg,
+    OutOption,
+    RtolOption,
+    locked_parameters,
+    max_bytes,
+    parameters_from,
+    run_options,
+    settings_of,
+    tolerance,
+)
 from nb2prod.errors import (
     ConversionError,
     Nb2ProdError,
@@ -28,15 +44,12 @@ from nb2prod.errors import (
     UsageError,
 )
 from nb2prod.fastcheck import up_to_date
-from nb2prod.options import Options, literal, values
-from nb2prod.project import Settings, settings_for
-from nb2prod.reading import DEFAULT_MAX_BYTES
+from nb2prod.options import Options, values
 from nb2prod.vocabulary import load_vocabulary
 
 if TYPE_CHECKING:  # the pipeline is imported by the commands that need it: startup is
     # what `nb2prod check` costs on every commit
     from nb2prod.execute import Progress as ProgressCallback
-    from nb2prod.execute import RunOptions
     from nb2prod.pipeline import Proof
 
 app = typer.Typer(
@@ -51,63 +64,6 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _state = {"debug": False}
 _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
-
-NotebookArg = Annotated[
-    Path, typer.Argument(help="The notebook (.ipynb).", show_default=False)
-]
-OutOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--out",
-        "-o",
-        help="Folder to put the package folder in [default: the notebook's folder].",
-    ),
-]
-NameOption = Annotated[
-    str | None,
-    typer.Option(
-        "--name", help="Package name [default: from the notebook's file name]."
-    ),
-]
-KernelOption = Annotated[
-    str | None,
-    typer.Option(
-        "--kernel",
-        help="Jupyter kernel to run the notebook [default: nb2prod's own Python].",
-    ),
-]
-RtolOption = Annotated[
-    float | None,
-    typer.Option(
-        "--rtol", help="Relative tolerance of float comparisons [default: 1e-9]."
-    ),
-]
-AtolOption = Annotated[
-    float | None,
-    typer.Option(
-        "--atol", help="Absolute tolerance of float comparisons [default: 1e-12]."
-    ),
-]
-JsonOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--json", help="Also write the equivalence report as JSON to this file."
-    ),
-]
-MaxCallsOption = Annotated[
-    int | None,
-    typer.Option(
-        "--max-calls", min=1, help="Calls recorded per function [default: 5]."
-    ),
-]
-MaxRowsOption = Annotated[
-    int | None,
-    typer.Option(
-        "--max-rows",
-        min=1,
-        help="Rows kept of a large input; its output is recomputed on them [default: 100].",
-    ),
-]
 
 
 def _version(value: bool) -> None:
@@ -160,23 +116,6 @@ def _errors() -> Iterator[None]:
             "This is a bug in nb2prod; rerun with --debug for the traceback and report it."
         )
         raise typer.Exit(3) from None
-
-
-def _parameters(extra: list[str]) -> dict[str, str]:
-    """``-p NAME VALUE`` pairs (typer has no repeatable two-value option)."""
-    found: dict[str, str] = {}
-    rest = list(extra)
-    while rest:
-        flag = rest.pop(0)
-        if flag not in ("-p", "--parameter") or len(rest) < 2:
-            raise UsageError(
-                f"unexpected argument {flag!r}; parameters are given as -p NAME VALUE"
-            )
-        name, value = rest.pop(0), rest.pop(0)
-        if not name.isidentifier():
-            raise UsageError(f"-p {name}: not a valid parameter name")
-        found[name] = literal(value)
-    return found
 
 
 @contextmanager
@@ -234,8 +173,8 @@ def convert(
     from nb2prod import pipeline, report
 
     with _errors():
-        parameters = _parameters(context.args)
-        settings = _settings(
+        parameters = parameters_from(context.args)
+        settings = settings_of(
             notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
         )
         options = Options(
@@ -243,7 +182,7 @@ def convert(
             settings.out,
             settings.name,
             force,
-            _max_bytes(settings),
+            max_bytes(settings),
             parameters=parameters,
         )
         if no_execute:
@@ -251,9 +190,9 @@ def convert(
             report.warnings(err, generated.warnings)
             report.written(out, written)
             return
-        run = _run_options(values(parameters), settings)
+        run = run_options(values(parameters), settings)
         with _progress(f"running {notebook.name}") as progress:
-            proof = pipeline.convert(options, run, _tolerance(settings), progress)
+            proof = pipeline.convert(options, run, tolerance(settings), progress)
         if not _show_proof(proof, json_report):
             raise typer.Exit(1)
 
@@ -285,91 +224,32 @@ def verify(
 
     failed = False
     with _errors():
-        parameters = _parameters(context.args)
+        parameters = parameters_from(context.args)
         if len(notebooks) > 1 and (name or json_report or parameters):
             raise UsageError(
                 "--name, --json and -p apply to one notebook; verify them one at a time"
             )
         for notebook in notebooks:
-            settings = _settings(
+            settings = settings_of(
                 notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
             )
             options = Options(
                 notebook,
                 settings.out,
                 settings.name,
-                max_bytes=_max_bytes(settings),
+                max_bytes=max_bytes(settings),
                 parameters=parameters or None,
             )
-            given = values(parameters) if parameters else _locked_parameters(options)
-            run = _run_options(given, settings)
+            given = values(parameters) if parameters else locked_parameters(options)
+            run = run_options(given, settings)
             try:
                 with _progress(f"running {notebook.name}") as progress:
-                    proof = pipeline.verify(
-                        options, run, _tolerance(settings), progress
-                    )
+                    proof = pipeline.verify(options, run, tolerance(settings), progress)
             except UntaggedNotebookError:
                 continue
             failed |= not _show_proof(proof, json_report)
     if failed:
         raise typer.Exit(1)
-
-
-def _settings(
-    notebook: Path,
-    out_dir: Path | None,
-    name: str | None,
-    kernel: str | None = None,
-    rtol: float | None = None,
-    atol: float | None = None,
-    max_calls: int | None = None,
-    max_rows: int | None = None,
-) -> Settings:
-    """The project's [tool.nb2prod] settings for NOTEBOOK, overridden by the options."""
-    return settings_for(notebook).override(
-        out=out_dir,
-        name=name,
-        kernel=kernel,
-        rtol=rtol,
-        atol=atol,
-        max_calls=max_calls,
-        max_rows=max_rows,
-    )
-
-
-def _run_options(given: dict[str, object], settings: Settings) -> RunOptions:
-    from nb2prod.execute import RunOptions
-    from nb2prod.instrument import Limits
-
-    limits = Limits(
-        settings.max_calls or Limits.max_calls, settings.max_rows or Limits.max_rows
-    )
-    return RunOptions(given, settings.kernel, limits)
-
-
-def _max_bytes(settings: Settings) -> int:
-    if settings.max_size is None:
-        return DEFAULT_MAX_BYTES
-    return int(settings.max_size * 2**20)
-
-
-def _tolerance(settings: Settings) -> Tolerance:
-    default = Tolerance()
-    return Tolerance(
-        default.rtol if settings.rtol is None else settings.rtol,
-        default.atol if settings.atol is None else settings.atol,
-    )
-
-
-def _locked_parameters(options: Options) -> dict[str, object]:
-    from nb2prod.lock import read_lock
-    from nb2prod.naming import package_name
-
-    folder = (options.out or options.notebook.parent) / package_name(
-        options.notebook, options.name
-    )
-    lock = read_lock(folder)
-    return values(lock.parameters) if lock else {}
 
 
 def _show_proof(proof: Proof, json_report: Path | None) -> bool:
@@ -406,9 +286,9 @@ def check(
         if name is not None and len(notebooks) > 1:
             raise UsageError("--name applies to one notebook; check them one at a time")
         for notebook in notebooks:
-            settings = _settings(notebook, out_dir, name)
+            settings = settings_of(notebook, out_dir, name)
             options = Options(
-                notebook, settings.out, settings.name, max_bytes=_max_bytes(settings)
+                notebook, settings.out, settings.name, max_bytes=max_bytes(settings)
             )
             try:
                 folder = up_to_date(options)  # the lock proves it: no need to generate
@@ -447,10 +327,10 @@ def diff(
     from nb2prod import pipeline
 
     with _errors():
-        settings = _settings(notebook, out_dir, name)
+        settings = settings_of(notebook, out_dir, name)
         _, written, text = pipeline.diff(
             Options(
-                notebook, settings.out, settings.name, max_bytes=_max_bytes(settings)
+                notebook, settings.out, settings.name, max_bytes=max_bytes(settings)
             )
         )
     if text:
