@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
@@ -27,27 +26,21 @@ from nb2prod.tagging import select
 from nb2prod.vocabulary import load_vocabulary
 
 _PACKAGE = Path(__file__).resolve().parent
-#: Modules whose text is copied into every package.
-_SHIPPED = ("compare.py", "casefile.py")
 
 
 @cache
 def fingerprint() -> str:
     """What, besides the notebook, decides the generated files."""
     digest = hashlib.sha256()
-    parts = [
-        __version__,
-        version("black"),
-        f"{sys.version_info.major}.{sys.version_info.minor}",
-    ]
+    parts = [__version__, version("black")]
     digest.update("\n".join(parts).encode())
     templates = data_dir("templates")
     for path in sorted(templates.rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(templates).as_posix().encode())
             digest.update(path.read_bytes())
-    for name in _SHIPPED:
-        digest.update((_PACKAGE / name).read_bytes())
+    for path in sorted(_PACKAGE.glob("*.py")):  # its own code too (editable installs)
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,8 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
     tests = [
         d for d in tests if d.distribution not in {r.distribution for r in runtime}
     ]
+    # Recorded once, like versions: check must not depend on who runs it.
+    python = (previous.python if previous else "") or _running_python()
     rendered = render(
         RenderInput(
             plan,
@@ -122,6 +125,7 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
             _notebook_ref(options, folder),
             signatures,
             contract,
+            python,
         )
     )
     files: dict[str, str | bytes] = dict(format_files(rendered))
@@ -142,6 +146,7 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
             d.distribution: d.version for d in [*runtime, *tests] if d.version
         },
         modules={m: d.distribution for d in [*runtime, *tests] for m in d.modules},
+        python=python,
         recorded=recorded,
         pinned={k: v for k, v in sorted(pinned.items())},
         parameters=dict(overrides),
@@ -153,6 +158,10 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
     return Generated(
         plan, cells, folder, files, lock, previous, warnings, recording is not None
     )
+
+
+def _running_python() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def _with_nodes_where_needed(cells: list[CellAnalysis]) -> tuple[CellAnalysis, ...]:

@@ -33,6 +33,8 @@ class Lock:
     dependencies: dict[str, str] = field(default_factory=dict)
     #: The distribution that provides each imported module.
     modules: dict[str, str] = field(default_factory=dict)
+    #: The Python that first generated the package: its ``requires-python``.
+    python: str = ""
     #: SHA-256 of every file saved from the notebook run (artifacts, cases, fixtures).
     recorded: dict[str, str] = field(default_factory=dict)
     #: Exact versions of the libraries that wrote the artifacts.
@@ -53,6 +55,7 @@ class Lock:
             "notebook_hash": self.notebook_hash,
             "generator": self.generator,
             "parameters": dict(sorted(self.parameters.items())),
+            "python": self.python,
             "dependencies": dict(sorted(self.dependencies.items())),
             "modules": dict(sorted(self.modules.items())),
             "pinned": dict(sorted(self.pinned.items())),
@@ -85,6 +88,7 @@ def read_lock(folder: Path) -> Lock | None:
             files={str(k): str(v) for k, v in data["files"].items()},
             dependencies=_strings(data.get("dependencies", {})),
             modules=_strings(data.get("modules", {})),
+            python=str(data.get("python", "")),
             recorded=_strings(data.get("recorded", {})),
             pinned=_strings(data.get("pinned", {})),
             parameters=_strings(data.get("parameters", {})),

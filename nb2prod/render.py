@@ -52,6 +52,8 @@ class RenderInput:
     signatures: Mapping[str, Any] = field(default_factory=dict)
     #: The data contract of predict (input, output, examples), from the last run.
     contract: Mapping[str, Any] = field(default_factory=dict)
+    #: The oldest Python the package supports (``3.11``).
+    python: str = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def render(data: RenderInput) -> dict[str, str]:
@@ -106,7 +108,7 @@ def render(data: RenderInput) -> dict[str, str]:
     spark = SPARK_REQUIREMENT if f"{src}/spark.py" in files else ""
     files["pyproject.toml"] = env.get_template("pyproject.toml.j2").render(
         common,
-        python=f"{sys.version_info.major}.{sys.version_info.minor}",
+        python=data.python,
         dependencies=[
             *(d.requirement for d in data.dependencies),
             *(SERVING_REQUIREMENTS if serving else ()),

@@ -415,3 +415,21 @@ def test_cells_last_run_out_of_order_give_a_warning(tmp_path: Path) -> None:
         "nb.ipynb: cell 2 [id c2]: warning: cell 2 last ran before cell 1 above it "
         "(execution counts 4 and 9)"
     ) in result.stderr
+
+
+def test_requires_python_is_recorded_once_so_check_agrees_across_machines(
+    tmp_path: Path,
+) -> None:
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    run_cli("convert", notebook, "--no-execute")
+    lock_path = tmp_path / "scoring/nb2prod.lock"
+    lock = json.loads(lock_path.read_text())
+    assert lock["python"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    lock["python"] = "3.10"  # as if a colleague on Python 3.10 converted it first
+    lock_path.write_text(json.dumps(lock, indent=2) + "\n")
+    assert run_cli("convert", notebook, "--no-execute", "--force").exit_code == 0
+    assert (
+        'requires-python = ">=3.10"'
+        in (tmp_path / "scoring/pyproject.toml").read_text()
+    )
+    assert run_cli("check", notebook).exit_code == 0
