@@ -49,7 +49,7 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     deep = cell.role is not None and (cell.role.ships_code or cell.role is Role.TEST)
     masked = mask(cell.source)
     problems: list[Diagnostic] = []
-    here = _locator(notebook, cell)
+    here = _Here(notebook, cell)
     if deep:
         problems += _ipython_problems(
             cell, masked.cell_magic, masked.ipython_lines, here
@@ -68,7 +68,7 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
         module = cst.parse_module(masked.source)
         statements, found = _deep(module, here)
     except cst.ParserSyntaxError as exc:
-        problems.append(_syntax_error(masked.source, exc, here))
+        problems.append(_syntax_error(exc, here))
         return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
     except RecursionError:
         problems.append(error(TOO_DEEP, here()))
@@ -92,16 +92,8 @@ def _dropped_magic(name: str, here: _Here) -> Diagnostic:
     )
 
 
-def _syntax_error(source: str, exc: cst.ParserSyntaxError, here: _Here) -> Diagnostic:
-    """Python's own wording and position where it has one (users know it); else libcst's."""
-    try:
-        compile(source, "<cell>", "exec", dont_inherit=True)
-    except SyntaxError as python:
-        if python.lineno is not None:
-            column = python.offset if python.offset and python.offset > 0 else None
-            return error(f"syntax error: {python.msg}", here(python.lineno, column))
-    except (ValueError, OverflowError, RecursionError, MemoryError):
-        pass
+def _syntax_error(exc: cst.ParserSyntaxError, here: _Here) -> Diagnostic:
+    """libcst's objection to code Python's own parser accepted (syntax.py ran first)."""
     return error(f"syntax error: {exc.message}", here(exc.raw_line, exc.raw_column + 1))
 
 
@@ -126,10 +118,6 @@ class _Here:
             text,
             width,
         )
-
-
-def _locator(notebook: Notebook, cell: RoledCell) -> _Here:
-    return _Here(notebook, cell)
 
 
 def _ipython_problems(

@@ -23,6 +23,7 @@ from nb2prod import __version__
 from nb2prod.analysis import CellAnalysis, analyse
 from nb2prod.errors import Diagnostic, Location
 from nb2prod.reading import Notebook
+from nb2prod.resources import source_fingerprint
 from nb2prod.tagging import RoledCell
 
 
@@ -39,10 +40,9 @@ def folder() -> Path | None:
 @cache
 def _versions() -> str:
     """The tools that decide an entry; nb2prod's own source counts, for development."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.read_bytes())
-    return f"{__version__}/{digest.hexdigest()}/{version('libcst')}/{version('black')}"
+    return (
+        f"{__version__}/{source_fingerprint()}/{version('libcst')}/{version('black')}"
+    )
 
 
 def analysed(notebook: Notebook, cell: RoledCell) -> CellAnalysis:

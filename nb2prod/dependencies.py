@@ -51,7 +51,7 @@ def resolve(
     for module in sorted(set(modules)):
         if module in ("__future__", package) or module in sys.stdlib_module_names:
             continue
-        owner = owners.get(module) or next(iter(_distributions().get(module, [])), None)
+        owner = owners.get(module) or next(iter(distributions().get(module, [])), None)
         if owner is None:
             unknown.append(module)
             continue
@@ -71,7 +71,8 @@ def resolve(
 
 
 @cache
-def _distributions() -> Mapping[str, list[str]]:
+def distributions() -> Mapping[str, list[str]]:
+    """Which distributions provide each top-level module; slow, so computed once."""
     return packages_distributions()
 
 

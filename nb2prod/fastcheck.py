@@ -21,26 +21,22 @@ from nb2prod.lock import read_lock, sha256
 from nb2prod.naming import sanitise
 from nb2prod.options import Options
 from nb2prod.reading import read_notebook
-from nb2prod.resources import data_dir
+from nb2prod.resources import data_dir, source_fingerprint
 from nb2prod.tagging import select
 from nb2prod.vocabulary import load_vocabulary
-
-_PACKAGE = Path(__file__).resolve().parent
 
 
 @cache
 def fingerprint() -> str:
     """What, besides the notebook, decides the generated files."""
     digest = hashlib.sha256()
-    parts = [__version__, version("black")]
+    parts = [__version__, version("black"), source_fingerprint()]
     digest.update("\n".join(parts).encode())
     templates = data_dir("templates")
     for path in sorted(templates.rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(templates).as_posix().encode())
             digest.update(path.read_bytes())
-    for path in sorted(_PACKAGE.glob("*.py")):  # its own code too (editable installs)
-        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

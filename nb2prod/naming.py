@@ -5,11 +5,10 @@ from __future__ import annotations
 import keyword
 import re
 import sys
-from collections.abc import Mapping
-from functools import cache
-from importlib.metadata import PackageNotFoundError, metadata, packages_distributions
+from importlib.metadata import PackageNotFoundError, metadata
 from pathlib import Path
 
+from nb2prod.dependencies import distributions
 from nb2prod.errors import Nb2ProdError, UsageError
 
 
@@ -46,12 +45,6 @@ def distribution_name(package: str) -> str:
     return package.replace("_", "-")
 
 
-@cache
-def _distributions() -> Mapping[str, list[str]]:
-    """Which distribution provides each module; slow to compute, so computed once."""
-    return packages_distributions()
-
-
 def _generated_by_us(distribution: str) -> bool:
     try:
         summary = metadata(distribution)["Summary"] or ""
@@ -64,7 +57,7 @@ def _refuse_shadowing(name: str, notebook: Path, requested: bool) -> None:
     if name in sys.stdlib_module_names or name in sys.builtin_module_names:
         owner = "the standard library"
     else:
-        owners = _distributions().get(name, [])
+        owners = distributions().get(name, [])
         # Re-converting after `pip install` of the generated package is fine.
         foreign = [d for d in owners if not _generated_by_us(d)]
         if not foreign:

@@ -17,7 +17,7 @@ from nb2prod.generation import Generated, generate
 from nb2prod.lock import LOCK_NAME
 from nb2prod.options import Options
 from nb2prod.replay import VerifyReport, replay
-from nb2prod.writing import Fate, WriteReport, plan_changes, write
+from nb2prod.writing import Fate, WriteReport, plan_changes, refuse, write
 
 
 @dataclass(frozen=True)
@@ -168,9 +168,7 @@ def keep_executed(recording: Recording, folder: Path) -> Path:
 
 def _refuse_early(generated: Generated, force: bool) -> None:
     """Fail before running the notebook when the write would be refused anyway."""
-    report = plan_changes(generated.folder, generated.files, generated.known, force)
-    if report.count(Fate.REFUSED):
-        write(report, generated.lock)  # raises WriteRefusedError, writes nothing
+    refuse(plan_changes(generated.folder, generated.files, generated.known, force))
 
 
 def _require_calls(generated: Generated, recording: Recording) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -17,3 +19,16 @@ def data_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"nb2prod is missing its {name!r} folder; reinstall it")
+
+
+@cache
+def source_fingerprint() -> str:
+    """SHA-256 of nb2prod's own modules: what a cache entry or a lock was made by.
+
+    The version alone would not do for editable installs, where the code changes
+    under the same version.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -88,11 +88,16 @@ def _fate(
     return Fate.REFUSED if edited and not force else Fate.UPDATED
 
 
-def write(report: WriteReport, lock: Lock) -> None:
-    """Carry out ``report``, writing the lock last; raise if any file is refused."""
+def refuse(report: WriteReport) -> None:
+    """Raise :class:`WriteRefusedError` when ``report`` would overwrite user edits."""
     refused = [Path(c.path) for c in report.changes if c.fate is Fate.REFUSED]
     if refused:
         raise WriteRefusedError(refused, report.folder)
+
+
+def write(report: WriteReport, lock: Lock) -> None:
+    """Carry out ``report``, writing the lock last; raise if any file is refused."""
+    refuse(report)
     folder = report.folder
     staged: dict[str, str | bytes | None] = {
         c.path: c.new for c in report.changes if c.fate in (Fate.CREATED, Fate.UPDATED)

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import nb2prod
 from nb2prod.generation import generate
 from nb2prod.lock import Lock
 from nb2prod.options import Options
@@ -46,9 +47,20 @@ def generate_case(case: str, tmp_path: Path) -> dict[str, str]:
     return generate(Options(path)).files
 
 
+#: Modules every package's tests get as verbatim copies of nb2prod's own; checked
+#: against their source here rather than stored once more per case.
+SHIPPED = {"tests/_compare.py": "compare.py", "tests/_cases.py": "casefile.py"}
+TOOL = Path(nb2prod.__file__).parent
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_golden_package(case: str, tmp_path: Path) -> None:
     files = generate_case(case, tmp_path)
+    for path, source in SHIPPED.items():
+        copy = files.pop(path)
+        assert isinstance(copy, str)
+        assert copy.startswith("# Copied by nb2prod from nb2prod/")
+        assert copy.endswith((TOOL / source).read_text("utf-8"))
     expected_dir = GOLDEN / case / "expected"
     if UPDATE:
         shutil.rmtree(expected_dir, ignore_errors=True)
