@@ -25,11 +25,11 @@ from pathlib import Path
 
 import papermill
 
-from nb2prod.compare import Tolerance
-from nb2prod.execute import RunOptions, _kernel, execute
 from nb2prod.generation import generate
 from nb2prod.options import Options
-from nb2prod.replay import replay
+from nb2prod.run.execute import RunOptions, _kernel, execute
+from nb2prod.run.replay import replay
+from nb2prod.standalone.compare import Tolerance
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod import __version__
-from nb2prod.analysis import CellAnalysis, Kind, hydrate
-from nb2prod.cache import analysed
-from nb2prod.dependencies import resolve
+from nb2prod.analysis.cache import analysed
+from nb2prod.analysis.cells import CellAnalysis, Kind, hydrate
 from nb2prod.errors import (
     ConversionError,
     Diagnostic,
@@ -23,18 +22,19 @@ from nb2prod.errors import (
     UntaggedNotebookError,
     warning,
 )
-from nb2prod.execute import Recording
-from nb2prod.fastcheck import fingerprint
-from nb2prod.formatting import format_files
-from nb2prod.lock import Lock, read_lock, sha256
-from nb2prod.naming import package_name
+from nb2prod.notebook.read import read_notebook
+from nb2prod.notebook.tags import Selection, select
+from nb2prod.notebook.vocabulary import Role, load_vocabulary
 from nb2prod.options import Options
-from nb2prod.plan import PackagePlan, make_plan
-from nb2prod.reading import read_notebook
-from nb2prod.render import RenderInput, render
-from nb2prod.serving import serving_plan
-from nb2prod.tagging import Selection, select
-from nb2prod.vocabulary import Role, load_vocabulary
+from nb2prod.output.fastcheck import fingerprint
+from nb2prod.output.lock import Lock, read_lock, sha256
+from nb2prod.plan.dependencies import resolve
+from nb2prod.plan.naming import package_name
+from nb2prod.plan.planner import PackagePlan, make_plan
+from nb2prod.plan.serving import serving_plan
+from nb2prod.render.formatting import format_files
+from nb2prod.render.package import RenderInput, render
+from nb2prod.run.execute import Recording
 
 TAG_HINT = (
     "tag a cell in JupyterLab (property inspector → Cell Tags, e.g. nb2prod:export), "

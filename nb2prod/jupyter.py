@@ -20,9 +20,9 @@ from typing import Any
 
 from nb2prod.errors import Nb2ProdError, UntaggedNotebookError
 from nb2prod.options import Options
+from nb2prod.output.writing import Fate
 from nb2prod.pipeline import convert_static
 from nb2prod.project import settings_for
-from nb2prod.writing import Fate
 
 _pending: queue.Queue[tuple[Path, logging.Logger | logging.LoggerAdapter[Any]]] = (
     queue.Queue()

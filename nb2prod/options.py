@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from nb2prod.reading import DEFAULT_MAX_BYTES
+from nb2prod.notebook.read import DEFAULT_MAX_BYTES
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from nb2prod.compare import Tolerance
 from nb2prod.errors import ConversionError, Location, Nb2ProdError, error
-from nb2prod.execute import Progress, Recording, RunOptions, execute
 from nb2prod.generation import Generated, generate
-from nb2prod.lock import LOCK_NAME
 from nb2prod.options import Options
-from nb2prod.replay import VerifyReport, replay
-from nb2prod.writing import Fate, WriteReport, plan_changes, refuse, write
+from nb2prod.output.lock import LOCK_NAME
+from nb2prod.output.writing import Fate, WriteReport, plan_changes, refuse, write
+from nb2prod.run.execute import Progress, Recording, RunOptions, execute
+from nb2prod.run.replay import VerifyReport, replay
+from nb2prod.standalone.compare import Tolerance
 
 
 @dataclass(frozen=True)

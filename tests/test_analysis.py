@@ -1,4 +1,4 @@
-"""Tests for nb2prod.analysis: what each top-level statement of a cell binds and reads."""
+"""Tests for nb2prod.analysis.cells: what each top-level statement of a cell binds and reads."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from nb2prod.analysis import CellAnalysis, ImportBinding, Kind, Statement, analyse
+from nb2prod.analysis.cells import CellAnalysis, ImportBinding, Kind, Statement, analyse
 from nb2prod.errors import Severity
-from nb2prod.reading import read_notebook
-from nb2prod.tagging import select
-from nb2prod.vocabulary import load_vocabulary
+from nb2prod.notebook.read import read_notebook
+from nb2prod.notebook.tags import select
+from nb2prod.notebook.vocabulary import load_vocabulary
 from notebooks import code, md, write
 
 FEATURE = "nb2prod:feature"

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 import scipy.sparse
 
-from nb2prod import casefile
-from nb2prod.casefile import load, save, warnings_of
+from nb2prod.standalone import casefile
+from nb2prod.standalone.casefile import load, save, warnings_of
 
 # A deprecation inside pandas would silently turn CSV storage into pickle.
 pytestmark = pytest.mark.filterwarnings("error")

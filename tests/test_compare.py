@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-import nb2prod.compare
-from nb2prod.compare import Comparison, Tolerance, compare
+import nb2prod.standalone.compare
+from nb2prod.standalone.compare import Comparison, Tolerance, compare
 
 # Boundaries that are exact in binary floating point: atol + rtol * |2.0| == 1.0.
 EXACT_EDGE = Tolerance(rtol=0.25, atol=0.5)
@@ -31,7 +31,7 @@ def test_defaults() -> None:
 
 
 def test_module_is_standalone() -> None:
-    tree = ast.parse(Path(nb2prod.compare.__file__).read_text())
+    tree = ast.parse(Path(nb2prod.standalone.compare.__file__).read_text())
     top_level = [
         node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)
     ]
@@ -52,7 +52,7 @@ def test_works_without_numpy_or_pandas() -> None:
         "import importlib.util, sys\n"
         "for name in ('numpy', 'pandas', 'scipy'):\n"
         "    sys.modules[name] = None\n"
-        f"spec = importlib.util.spec_from_file_location('compare', {nb2prod.compare.__file__!r})\n"
+        f"spec = importlib.util.spec_from_file_location('compare', {nb2prod.standalone.compare.__file__!r})\n"
         "module = importlib.util.module_from_spec(spec)\n"
         "sys.modules['compare'] = module\n"
         "spec.loader.exec_module(module)\n"

@@ -20,7 +20,7 @@ import pytest
 from conftest import Run, run_cli
 from corpus import CASES, Case
 
-from nb2prod import naming
+from nb2prod.plan import naming
 
 #: A located diagnostic line: ``nb.ipynb: cell 3 [id c3], line 2: error: ...``.
 _LOCATED = re.compile(r"^(?P<place>\S.*?): (?P<severity>error|warning): ", re.M)

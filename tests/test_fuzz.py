@@ -24,10 +24,10 @@ from corpus import BUGS
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from nb2prod import naming
 from nb2prod.errors import Nb2ProdError
 from nb2prod.options import Options
 from nb2prod.pipeline import check, convert_static
+from nb2prod.plan import naming
 
 EXAMPLES = int(os.environ.get("NB2PROD_FUZZ_EXAMPLES", "300"))
 

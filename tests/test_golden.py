@@ -16,8 +16,8 @@ import pytest
 
 import nb2prod
 from nb2prod.generation import generate
-from nb2prod.lock import Lock
 from nb2prod.options import Options
+from nb2prod.output.lock import Lock
 from notebooks import from_percent
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -50,7 +50,7 @@ def generate_case(case: str, tmp_path: Path) -> dict[str, str]:
 #: Modules every package's tests get as verbatim copies of nb2prod's own; checked
 #: against their source here rather than stored once more per case.
 SHIPPED = {"tests/_compare.py": "compare.py", "tests/_cases.py": "casefile.py"}
-TOOL = Path(nb2prod.__file__).parent
+TOOL = Path(nb2prod.__file__).parent / "standalone"
 
 
 @pytest.mark.parametrize("case", CASES)

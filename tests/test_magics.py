@@ -1,4 +1,4 @@
-"""Tests for nb2prod.magics: find and mask IPython syntax, keeping line numbers."""
+"""Tests for nb2prod.analysis.magics: find and mask IPython syntax, keeping line numbers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from nb2prod.magics import IPythonLine, mask
+from nb2prod.analysis.magics import IPythonLine, mask
 
 
 def test_plain_code_is_unchanged() -> None:
@@ -29,7 +29,7 @@ def test_plain_code_is_unchanged() -> None:
 def test_plain_code_does_not_import_ipython() -> None:
     script = textwrap.dedent("""\
         import sys
-        from nb2prod.magics import mask
+        from nb2prod.analysis.magics import mask
         mask("x = 1\\ny = x % 2\\nprint('done!')\\n")
         print(any(m == "IPython" or m.startswith("IPython.") for m in sys.modules))
         """)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from nb2prod.errors import Nb2ProdError, UsageError
-from nb2prod.naming import distribution_name, package_name, sanitise
+from nb2prod.plan.naming import distribution_name, package_name, sanitise
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests for nb2prod.reading: notebook files into frozen Cell and Notebook values."""
+"""Tests for nb2prod.notebook.read: notebook files into frozen Cell and Notebook values."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from nbformat.v4 import new_output
 
 from nb2prod.errors import NotebookError
-from nb2prod.reading import read_notebook
+from nb2prod.notebook.read import read_notebook
 from notebooks import code, md, write
 
 

@@ -11,8 +11,8 @@ import joblib
 import pandas as pd
 import pytest
 
-from nb2prod import casefile
-from nb2prod.recorder import Session
+from nb2prod.standalone import casefile
+from nb2prod.standalone.recorder import Session
 
 
 def double_all(frame: pd.DataFrame) -> pd.DataFrame:

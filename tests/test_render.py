@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from nb2prod.analysis import ImportBinding
-from nb2prod.dependencies import resolve
-from nb2prod.render import _literal_type, import_lines
+from nb2prod.analysis.cells import ImportBinding
+from nb2prod.plan.dependencies import resolve
+from nb2prod.render.package import _literal_type, import_lines
 
 
 def binding(

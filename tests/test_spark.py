@@ -29,8 +29,8 @@ import pandas as pd
 import pytest
 from conftest import SAMPLES, run_cli
 
-from nb2prod.render_service import _spark_context
-from nb2prod.serving import serving_plan
+from nb2prod.plan.serving import serving_plan
+from nb2prod.render.service import _spark_context
 from notebooks import code, write
 
 if TYPE_CHECKING:

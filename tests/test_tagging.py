@@ -1,4 +1,4 @@
-"""Tests for nb2prod.tagging: each code cell's role from its tags."""
+"""Tests for nb2prod.notebook.tags: each code cell's role from its tags."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import Severity
-from nb2prod.reading import read_notebook
-from nb2prod.tagging import Selection, select
-from nb2prod.vocabulary import Role, load_vocabulary
+from nb2prod.notebook.read import read_notebook
+from nb2prod.notebook.tags import Selection, select
+from nb2prod.notebook.vocabulary import Role, load_vocabulary
 from notebooks import code, md, write
 
 

@@ -9,11 +9,11 @@ import libcst as cst
 import numpy as np
 import pandas as pd
 
-from nb2prod import contract
-from nb2prod.analysis import ImportBinding
-from nb2prod.annotate import Annotator
-from nb2prod.serving import serving_plan
-from nb2prod.valuetypes import describe, merge
+from nb2prod.analysis.cells import ImportBinding
+from nb2prod.plan.serving import serving_plan
+from nb2prod.render.annotate import Annotator
+from nb2prod.standalone import contract
+from nb2prod.standalone.valuetypes import describe, merge
 
 
 def test_describe_names_types_as_users_import_them() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from nb2prod.errors import WriteRefusedError
-from nb2prod.lock import LOCK_NAME, Lock, read_lock, sha256
-from nb2prod.writing import Fate, plan_changes, write
+from nb2prod.output.lock import LOCK_NAME, Lock, read_lock, sha256
+from nb2prod.output.writing import Fate, plan_changes, write
 
 
 def lock_for(files: dict[str, str]) -> Lock:

@@ -1,0 +1,136 @@
+"""Reuse work that has not changed: cell analyses and black's output, on disk.
+
+Entries are keyed by the content and the versions of nb2prod, libcst and black,
+and stored where users expect caches: ``$NB2PROD_CACHE_DIR``, else
+``$XDG_CACHE_HOME/nb2prod``, else ``~/.cache/nb2prod``. ``NB2PROD_NO_CACHE=1``
+turns it off. A damaged or unreadable entry is recomputed, never trusted; a cache
+that cannot be written is skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+
+from nb2prod import __version__
+from nb2prod.analysis.cells import CellAnalysis, analyse
+from nb2prod.errors import Diagnostic, Location
+from nb2prod.notebook.read import Notebook
+from nb2prod.notebook.tags import RoledCell
+from nb2prod.resources import source_fingerprint
+
+
+def folder() -> Path | None:
+    """The cache folder, or None when caching is off."""
+    if os.environ.get("NB2PROD_NO_CACHE"):
+        return None
+    if os.environ.get("NB2PROD_CACHE_DIR"):
+        return Path(os.environ["NB2PROD_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nb2prod"
+
+
+@cache
+def _versions() -> str:
+    """The tools that decide an entry; nb2prod's own source counts, for development."""
+    return (
+        f"{__version__}/{source_fingerprint()}/{version('libcst')}/{version('black')}"
+    )
+
+
+def analysed(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
+    """``analyse(notebook, cell)``, from the cache when the cell was seen before."""
+    role = cell.role.value if cell.role else ""
+    key = _key("analysis", role, cell.source)
+    stored = _load(key)
+    if isinstance(stored, CellAnalysis):
+        return _relocated(stored, notebook, cell)
+    fresh = analyse(notebook, cell)
+    _store(key, _without_nodes(fresh))
+    return fresh
+
+
+def formatted(text: str, format_text: Callable[[str], str]) -> str:
+    """``format_text(text)`` (black), from the cache when the text was seen before."""
+    key = _key("black", text)
+    stored = _load(key)
+    if isinstance(stored, str):
+        return stored
+    result = format_text(text)
+    _store(key, result)
+    return result
+
+
+def _key(*parts: str) -> str:
+    digest = hashlib.sha256(_versions().encode())
+    for part in parts:
+        digest.update(b"\0" + part.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _load(key: str) -> object:
+    root = folder()
+    if root is None:
+        return None
+    try:
+        with (root / key[:2] / key).open("rb") as handle:
+            return pickle.load(handle)
+    except Exception:  # missing, damaged, or from another version: recompute
+        return None
+
+
+def _store(key: str, value: object) -> None:
+    root = folder()
+    if root is None:
+        return
+    target = root / key[:2] / key
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        Path(handle.name).replace(target)
+    except OSError:
+        pass  # a read-only or full cache only costs speed
+
+
+def _without_nodes(cell: CellAnalysis) -> CellAnalysis:
+    """What can be stored: libcst nodes are re-parsed when needed (analysis.hydrate)."""
+    statements = tuple(
+        dataclasses.replace(
+            s, node=None, uses=tuple(dataclasses.replace(u, node=None) for u in s.uses)
+        )
+        for s in cell.statements
+    )
+    return dataclasses.replace(cell, statements=statements)
+
+
+def _relocated(
+    stored: CellAnalysis, notebook: Notebook, cell: RoledCell
+) -> CellAnalysis:
+    """A stored analysis, its diagnostics pointing at this notebook and cell."""
+    diagnostics = tuple(_moved(d, notebook, cell) for d in stored.diagnostics)
+    return dataclasses.replace(stored, cell=cell, diagnostics=diagnostics)
+
+
+def _moved(diagnostic: Diagnostic, notebook: Notebook, cell: RoledCell) -> Diagnostic:
+    old = diagnostic.location
+    location = Location(
+        notebook.path,
+        cell.cell.number,
+        cell.cell.id,
+        old.line,
+        old.column,
+        old.source_line,
+        old.width,
+    )
+    return dataclasses.replace(diagnostic, location=location)
+
+
+__all__ = ["analysed", "folder", "formatted"]

@@ -1,0 +1,1 @@
+"""The ``nb2prod`` command line: options, commands and what they print."""

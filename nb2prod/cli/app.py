@@ -1,0 +1,373 @@
+"""The ``nb2prod`` command: parse options, call the pipeline, map errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from nb2prod import __version__
+from nb2prod.cli.options import (
+    AtolOption,
+    JsonOption,
+    KernelOption,
+    MaxCallsOption,
+    MaxRowsOption,
+    NameOption,
+    NotebookArg,
+    OutOption,
+    RtolOption,
+    locked_parameters,
+    max_bytes,
+    parameters_from,
+    run_options,
+    settings_of,
+    tolerance,
+)
+from nb2prod.errors import (
+    ConversionError,
+    Nb2ProdError,
+    UntaggedNotebookError,
+    UsageError,
+)
+from nb2prod.notebook.vocabulary import load_vocabulary
+from nb2prod.options import Options, values
+from nb2prod.output.fastcheck import up_to_date
+
+if TYPE_CHECKING:  # the pipeline is imported by the commands that need it: startup is
+    # what `nb2prod check` costs on every commit
+    from nb2prod.pipeline import Proof
+    from nb2prod.run.execute import Progress as ProgressCallback
+
+app = typer.Typer(
+    name="nb2prod",
+    help="Turn a tagged Jupyter notebook into a typed, tested, servable package.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_state = {"debug": False}
+_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"nb2prod {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Turn a tagged Jupyter notebook into a typed, tested, servable package.
+
+    Example: `nb2prod convert analysis.ipynb`
+    """
+    _state["debug"] = debug
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Print nb2prod's errors as one message and exit with their code."""
+    try:
+        yield
+    except Nb2ProdError as exc:
+        if _state["debug"]:
+            details = getattr(exc, "details", "")
+            if details:
+                err.print(escape(details))
+            raise
+        # Located problems carry their own severity; other errors get one.
+        prefix = "" if isinstance(exc, ConversionError) else "[red]error:[/] "
+        err.print(f"{prefix}{escape(str(exc))}")
+        raise typer.Exit(exc.exit_code) from None
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        err.print(
+            f"[red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}\n"
+            "This is a bug in nb2prod; rerun with --debug for the traceback and report it."
+        )
+        raise typer.Exit(3) from None
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[ProgressCallback]:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(
+        *columns, console=err, transient=True, disable=not err.is_terminal
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@app.command(context_settings=_EXTRA)
+def convert(
+    context: typer.Context,
+    notebook: NotebookArg,
+    out_dir: OutOption = None,
+    name: NameOption = None,
+    no_execute: Annotated[
+        bool,
+        typer.Option(
+            "--no-execute", help="Write the package without running the notebook."
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Overwrite generated files you edited since."),
+    ] = False,
+    kernel: KernelOption = None,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
+    json_report: JsonOption = None,
+    max_calls: MaxCallsOption = None,
+    max_rows: MaxRowsOption = None,
+) -> None:
+    """Write NOTEBOOK's package, run the notebook, and prove the package computes the same.
+
+    The notebook runs with papermill (the user's file is only read); its artifacts
+    and the calls to feature and predict functions are saved in the package, then
+    replayed against it. Exit 1 on any mismatch. `-p NAME VALUE` (repeatable) sets a
+    parameter of the `parameters` cell for the run and the package's config.
+    Defaults come from `[tool.nb2prod]` in the project's pyproject.toml.
+
+    Example: `nb2prod convert analysis.ipynb -p THRESHOLD 0.4`
+    """
+    from nb2prod import pipeline
+    from nb2prod.cli import report
+
+    with _errors():
+        parameters = parameters_from(context.args)
+        settings = settings_of(
+            notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
+        )
+        options = Options(
+            notebook,
+            settings.out,
+            settings.name,
+            force,
+            max_bytes(settings),
+            parameters=parameters,
+        )
+        if no_execute:
+            generated, written = pipeline.convert_static(options)
+            report.warnings(err, generated.warnings)
+            report.written(out, written)
+            return
+        run = run_options(values(parameters), settings)
+        with _progress(f"running {notebook.name}") as progress:
+            proof = pipeline.convert(options, run, tolerance(settings), progress)
+        if not _show_proof(proof, json_report):
+            raise typer.Exit(1)
+
+
+@app.command(context_settings=_EXTRA)
+def verify(
+    context: typer.Context,
+    notebooks: Annotated[
+        list[Path], typer.Argument(help="Notebooks to verify.", show_default=False)
+    ],
+    out_dir: OutOption = None,
+    name: NameOption = None,
+    kernel: KernelOption = None,
+    rtol: RtolOption = None,
+    atol: AtolOption = None,
+    json_report: JsonOption = None,
+    max_calls: MaxCallsOption = None,
+    max_rows: MaxRowsOption = None,
+) -> None:
+    """Run each notebook again and compare its calls with the package already on disk.
+
+    Changes no file. Exit 1 on any mismatch, naming the function, the call and
+    where the values differ. The `-p` values of the last convert are reused unless
+    given again. Notebooks without nb2prod tags are skipped.
+
+    Example: `nb2prod verify analysis.ipynb --json report.json`
+    """
+    from nb2prod import pipeline
+
+    failed = False
+    with _errors():
+        parameters = parameters_from(context.args)
+        if len(notebooks) > 1 and (name or json_report or parameters):
+            raise UsageError(
+                "--name, --json and -p apply to one notebook; verify them one at a time"
+            )
+        for notebook in notebooks:
+            settings = settings_of(
+                notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
+            )
+            options = Options(
+                notebook,
+                settings.out,
+                settings.name,
+                max_bytes=max_bytes(settings),
+                parameters=parameters or None,
+            )
+            given = values(parameters) if parameters else locked_parameters(options)
+            run = run_options(given, settings)
+            try:
+                with _progress(f"running {notebook.name}") as progress:
+                    proof = pipeline.verify(options, run, tolerance(settings), progress)
+            except UntaggedNotebookError:
+                continue
+            failed |= not _show_proof(proof, json_report)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _show_proof(proof: Proof, json_report: Path | None) -> bool:
+    """Print the proof; True when every recorded call matched."""
+    from nb2prod.cli import report
+
+    report.warnings(err, proof.generated.warnings)
+    report.recording_warnings(err, proof.recording)
+    if proof.written is not None:
+        report.written(out, proof.written)
+    report.equivalence(out, proof.report, proof.recording)
+    if json_report is not None:
+        json_report.write_text(proof.report.to_json(), "utf-8")
+    return proof.report.ok
+
+
+@app.command()
+def check(
+    notebooks: Annotated[
+        list[Path], typer.Argument(help="Notebooks to check.", show_default=False)
+    ],
+    out_dir: OutOption = None,
+    name: NameOption = None,
+) -> None:
+    """Fail with a diff when a package on disk is not what its notebook generates now.
+
+    Static and fast (no kernel): this is the pre-commit hook. Notebooks without
+    nb2prod tags are skipped.
+
+    Example: `nb2prod check analysis.ipynb`
+    """
+    failed = False
+    with _errors():
+        if name is not None and len(notebooks) > 1:
+            raise UsageError("--name applies to one notebook; check them one at a time")
+        for notebook in notebooks:
+            settings = settings_of(notebook, out_dir, name)
+            options = Options(
+                notebook, settings.out, settings.name, max_bytes=max_bytes(settings)
+            )
+            try:
+                folder = up_to_date(options)  # the lock proves it: no need to generate
+            except UntaggedNotebookError:
+                continue
+            if folder is None:
+                from nb2prod import pipeline
+                from nb2prod.cli import report
+
+                try:
+                    generated, stale = pipeline.check(options)
+                except UntaggedNotebookError:
+                    continue
+                folder = generated.folder
+                if stale:
+                    failed = True
+                    command = f"nb2prod convert {notebook}" + (
+                        f" --out {out_dir}" if out_dir else ""
+                    )
+                    report.stale(out, str(folder), stale, command)
+                    continue
+            out.print(f"{escape(str(folder))}: up to date with {escape(notebook.name)}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def diff(
+    notebook: NotebookArg, out_dir: OutOption = None, name: NameOption = None
+) -> None:
+    """Show what `convert --no-execute` would change, as a unified diff; write nothing.
+
+    Exits 1 when there are changes, 0 when the package is up to date.
+
+    Example: `nb2prod diff analysis.ipynb | less`
+    """
+    from nb2prod import pipeline
+
+    with _errors():
+        settings = settings_of(notebook, out_dir, name)
+        _, written, text = pipeline.diff(
+            Options(
+                notebook, settings.out, settings.name, max_bytes=max_bytes(settings)
+            )
+        )
+    if text:
+        sys.stdout.write(text)
+        raise typer.Exit(1)
+    out.print(f"{escape(str(written.folder))}: no changes")
+
+
+@app.command()
+def tags(
+    notebook: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A notebook whose tagged cells to show.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """List the tag vocabulary, or NOTEBOOK's tagged cells and what each ships.
+
+    Example: `nb2prod tags analysis.ipynb`
+    """
+    from nb2prod import generation
+    from nb2prod.cli import report
+
+    vocabulary = load_vocabulary()
+    with _errors():
+        if notebook is None:
+            report.vocabulary_table(out, vocabulary)
+            return
+        selection, cells = generation.analyse_cells(Options(notebook))
+        generation.require_tags(selection)
+        artifacts = generation.artifact_names(selection, cells)
+        report.tagged_cells(out, selection, cells, vocabulary, artifacts)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

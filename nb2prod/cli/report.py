@@ -1,0 +1,185 @@
+"""Tell the user what happened: file fates, warnings, stale files, tag listings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from nb2prod.analysis.cells import CellAnalysis, Kind
+from nb2prod.errors import Diagnostic
+from nb2prod.notebook.tags import Selection
+from nb2prod.notebook.vocabulary import Role, Vocabulary
+from nb2prod.output.writing import Fate, WriteReport
+from nb2prod.pipeline import StaleFile
+from nb2prod.run.execute import Recording
+from nb2prod.run.replay import VerifyReport
+
+_FATE_STYLE = {
+    Fate.CREATED: "green",
+    Fate.UPDATED: "yellow",
+    Fate.UNCHANGED: "dim",
+    Fate.REMOVED: "red",
+    Fate.REFUSED: "bold red",
+    Fate.KEPT: "magenta",
+}
+
+
+def warnings(console: Console, diagnostics: Iterable[Diagnostic]) -> None:
+    """Print warnings, one block each."""
+    for diagnostic in diagnostics:
+        console.print(escape(str(diagnostic)), style="yellow", highlight=False)
+
+
+def written(console: Console, report: WriteReport) -> None:
+    """One line per generated file that changed, one per folder of recorded files."""
+    folded: dict[tuple[str, Fate], int] = {}
+    for change in report.changes:
+        if change.fate is Fate.UNCHANGED:
+            continue
+        folder = _recorded_folder(change.path)
+        if folder:
+            folded[(folder, change.fate)] = folded.get((folder, change.fate), 0) + 1
+            continue
+        style = _FATE_STYLE[change.fate]
+        console.print(f"  [{style}]{change.fate.value:>9}[/] {escape(change.path)}")
+    for (folder, fate), count in sorted(
+        folded.items(), key=lambda i: (i[0][0], i[0][1].value)
+    ):
+        style = _FATE_STYLE[fate]
+        console.print(f"  [{style}]{fate.value:>9}[/] {escape(folder)} ({count} files)")
+    counts = ", ".join(
+        f"{report.count(fate)} {fate.value}" for fate in Fate if report.count(fate)
+    )
+    console.print(f"[bold]{escape(str(report.folder))}[/]: {counts or 'nothing to do'}")
+
+
+def _recorded_folder(path: str) -> str:
+    for prefix in ("tests/cases/", "tests/fixtures/"):
+        if path.startswith(prefix):
+            return prefix
+    return ""
+
+
+def recording_warnings(console: Console, recording: Recording) -> None:
+    """What the recorder could not store."""
+    for message in recording.warnings:
+        console.print(f"warning: {escape(message)}", style="yellow")
+
+
+def equivalence(console: Console, report: VerifyReport, recording: Recording) -> None:
+    """A table of replayed calls per function, then the first mismatch of each."""
+    table = Table(title="package vs notebook")
+    for column in ("function", "calls", "replayed", "equal", "max abs", "max rel"):
+        table.add_column(column, justify="left" if column == "function" else "right")
+    for function in report.functions:
+        style = "green" if function.equal == function.calls else "red"
+        table.add_row(
+            function.function,
+            str(recording.calls.get(function.function, 0)),
+            str(function.calls),
+            f"[{style}]{function.equal}[/]",
+            f"{function.max_abs:.3g}",
+            f"{function.max_rel:.3g}",
+        )
+    console.print(table)
+    for function in report.functions:
+        for note in function.notes:
+            console.print(f"note: {function.function}: {escape(note)}", style="dim")
+        if function.mismatch is not None:
+            mismatch = function.mismatch
+            where = f" at {mismatch.where}" if mismatch.where else ""
+            console.print(
+                f"[red]mismatch:[/] {escape(function.function)}, call tests/cases/"
+                f"{escape(mismatch.case)}{escape(where)}: {escape(mismatch.detail)}"
+            )
+    seconds = f"notebook ran in {recording.seconds:.1f} s"
+    tolerance = f"rtol={report.tolerance.rtol:g}, atol={report.tolerance.atol:g}"
+    if report.ok:
+        console.print(
+            f"[green]equivalent:[/] every recorded call matches ({tolerance}; {seconds})"
+        )
+    else:
+        failed = sum(1 for f in report.functions if f.equal != f.calls)
+        console.print(
+            f"[red]not equivalent:[/] {failed} function(s) differ ({tolerance}; {seconds})"
+        )
+
+
+def stale(
+    console: Console, folder: str, files: Sequence[StaleFile], command: str
+) -> None:
+    """The diff of every stale file and the command that fixes it."""
+    for item in files:
+        console.print(escape(item.diff), end="", highlight=False, soft_wrap=True)
+    console.print(
+        f"[red]{escape(folder)}: {len(files)} file(s) differ from what the notebook "
+        f"generates.[/] Fix with: [bold]{escape(command)}[/]",
+        highlight=False,
+    )
+
+
+def vocabulary_table(console: Console, vocabulary: Vocabulary) -> None:
+    """The tags and what each one means."""
+    table = Table(title="nb2prod tags", show_lines=False)
+    table.add_column("tag", style="bold cyan", no_wrap=True)
+    table.add_column("comment form", no_wrap=True)
+    table.add_column("meaning")
+    for tag in vocabulary.tags:
+        short = tag.name.removeprefix(vocabulary.prefix)
+        table.add_row(tag.name, f"# nb2prod: {short}", tag.meaning)
+    console.print(table)
+
+
+def tagged_cells(
+    console: Console,
+    selection: Selection,
+    cells: Sequence[CellAnalysis],
+    vocabulary: Vocabulary,
+    artifacts: set[str],
+) -> None:
+    """Each tagged cell: number, id, tags, first line, and what it ships."""
+    table = Table(title=f"{selection.notebook.path.name}: tagged cells")
+    for column in ("cell", "id", "tag", "first line", "ships"):
+        table.add_column(column, overflow="fold")
+    for cell in cells:
+        role = cell.cell.role
+        if role is None:
+            continue
+        tag = vocabulary.by_role(role).name + (
+            " (comment)" if cell.cell.from_comment else ""
+        )
+        first = next(
+            (line for line in cell.cell.source.split("\n") if line.strip()), ""
+        )
+        table.add_row(
+            str(cell.cell.cell.number),
+            cell.cell.cell.id or "",
+            tag,
+            escape(first.strip()[:60]),
+            escape(_ships(cell, vocabulary, artifacts)),
+        )
+    console.print(table)
+
+
+def _ships(cell: CellAnalysis, vocabulary: Vocabulary, artifacts: set[str]) -> str:
+    role = cell.cell.role
+    assert role is not None
+    if role.ships_code:
+        names = [
+            name
+            for statement in cell.statements
+            if statement.kind is not Kind.IMPORT
+            for name in statement.binds
+        ]
+        return ", ".join(names) or "nothing (no definitions)"
+    if role is Role.ARTIFACT:
+        names = [n for s in cell.statements for n in s.binds if n in artifacts]
+        return (
+            ("artifacts: " + ", ".join(names)) if names else "nothing shipped code uses"
+        )
+    if role is Role.TEST:
+        return f"test_cell_{cell.cell.cell.number} in tests/"
+    return vocabulary.by_role(role).ships

@@ -1,0 +1,1 @@
+"""Read a notebook file and give each code cell its role from the tag vocabulary."""

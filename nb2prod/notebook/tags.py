@@ -1,0 +1,142 @@
+"""Decide each code cell's role from its tags (metadata or ``# nb2prod:`` line)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from nb2prod.errors import Diagnostic, Location, error
+from nb2prod.notebook.read import Cell, Notebook
+from nb2prod.notebook.vocabulary import Role, Vocabulary
+
+_DIRECTIVE = re.compile(r"^#\s*nb2prod\s*:\s*(?P<names>.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class RoledCell:
+    """A code cell and what nb2prod does with it."""
+
+    #: The cell as read.
+    cell: Cell
+    #: Its role, or None for an untagged cell.
+    role: Role | None
+    #: The source with a ``# nb2prod:`` directive line blanked (line numbers kept).
+    source: str
+    #: True when the role came from a ``# nb2prod:`` first line.
+    from_comment: bool
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Every code cell of a notebook with its role, plus problems with tags."""
+
+    #: The notebook the cells belong to.
+    notebook: Notebook
+    #: Code cells in notebook order, tagged or not.
+    cells: tuple[RoledCell, ...]
+    #: Unknown or conflicting tags.
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def tagged(self) -> tuple[RoledCell, ...]:
+        """The cells that carry a role."""
+        return tuple(c for c in self.cells if c.role is not None)
+
+
+def select(notebook: Notebook, vocabulary: Vocabulary) -> Selection:
+    """Give each code cell of ``notebook`` its role."""
+    cells: list[RoledCell] = []
+    problems: list[Diagnostic] = []
+    for cell in notebook.cells:
+        if cell.kind != "code":
+            continue
+        roled, found = _role_of(notebook, cell, vocabulary)
+        cells.append(roled)
+        problems.extend(found)
+    hashed = dataclasses.replace(notebook, source_hash=_content_hash(notebook, cells))
+    return Selection(notebook=hashed, cells=tuple(cells), diagnostics=tuple(problems))
+
+
+def _content_hash(notebook: Notebook, cells: list[RoledCell]) -> str:
+    """SHA-256 of what generation reads: roles, sources (directives blanked), markdown.
+
+    Tags written as metadata or as a ``# nb2prod:`` line hash the same; outputs,
+    execution counts and other tags do not count.
+    """
+    roles = {c.cell.number: c for c in cells}
+    digest = hashlib.sha256()
+    for cell in notebook.cells:
+        if cell.number in roles:
+            roled = roles[cell.number]
+            # A directive's blanked line would make the comment form hash differently.
+            source = roled.source[1:] if roled.from_comment else roled.source
+            role = roled.role.value if roled.role else None
+            record = ["code", cell.id, role, source]
+        elif cell.kind == "markdown":
+            record = ["markdown", cell.id, None, cell.source]
+        else:
+            continue
+        digest.update(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def _role_of(
+    notebook: Notebook, cell: Cell, vocabulary: Vocabulary
+) -> tuple[RoledCell, list[Diagnostic]]:
+    source, directive = _split_directive(cell.source)
+    names = [*cell.tags, *(f"{vocabulary.prefix}{n}" for n in directive)]
+    if "parameters" in directive:
+        names.remove(f"{vocabulary.prefix}parameters")
+        names.append("parameters")
+    roles: list[Role] = []
+    problems: list[Diagnostic] = []
+    for name in dict.fromkeys(names):
+        tag = vocabulary.get(name)
+        if tag is not None:
+            roles.append(tag.role)
+        elif vocabulary.is_ours(name):
+            problems.append(_unknown(notebook, cell, name, vocabulary, bool(directive)))
+    unique = list(dict.fromkeys(roles))
+    if len(unique) > 1:
+        listed = ", ".join(vocabulary.by_role(r).name for r in unique)
+        problems.append(
+            error(
+                f"the cell has more than one nb2prod role ({listed})",
+                Location(notebook.path, cell.number, cell.id),
+                "split the cell so each part has one tag",
+            )
+        )
+    role = unique[0] if len(unique) == 1 else None
+    roled = RoledCell(cell=cell, role=role, source=source, from_comment=bool(directive))
+    return roled, problems
+
+
+def _split_directive(source: str) -> tuple[str, list[str]]:
+    """Blank a first-line ``# nb2prod: a, b`` directive and return its names."""
+    first, newline, rest = source.partition("\n")
+    match = _DIRECTIVE.match(first.strip())
+    if match is None:
+        return source, []
+    names = [n.strip() for n in match.group("names").split(",") if n.strip()]
+    return newline + rest, names
+
+
+def _unknown(
+    notebook: Notebook, cell: Cell, name: str, vocabulary: Vocabulary, comment: bool
+) -> Diagnostic:
+    suggestion = vocabulary.suggest(name)
+    hint = (
+        f"did you mean '{suggestion}'?"
+        if suggestion
+        else "run `nb2prod tags` to list the tags"
+    )
+    location = Location(notebook.path, cell.number, cell.id)
+    if comment:
+        first = cell.source.partition("\n")[0]
+        location = Location(
+            notebook.path, cell.number, cell.id, 1, 1, first, len(first)
+        )
+    return error(f"unknown tag '{name}'", location, hint)

@@ -1,0 +1,69 @@
+"""Answer ``nb2prod check`` from the lock alone when nothing it depends on changed.
+
+The lock records the notebook's content hash, the fingerprint of the generator
+(nb2prod, black, the templates) and the hash of every file it wrote. When all of
+them still hold, generating again would give the same files: comparing hashes is
+enough, with no libcst and no black. Anything else falls back to the full check,
+which also produces the diff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+
+from nb2prod import __version__
+from nb2prod.errors import Severity
+from nb2prod.notebook.read import read_notebook
+from nb2prod.notebook.tags import select
+from nb2prod.notebook.vocabulary import load_vocabulary
+from nb2prod.options import Options
+from nb2prod.output.lock import read_lock, sha256
+from nb2prod.plan.naming import sanitise
+from nb2prod.resources import data_dir, source_fingerprint
+
+
+@cache
+def fingerprint() -> str:
+    """What, besides the notebook, decides the generated files."""
+    digest = hashlib.sha256()
+    parts = [__version__, version("black"), source_fingerprint()]
+    digest.update("\n".join(parts).encode())
+    templates = data_dir("templates")
+    for path in sorted(templates.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(templates).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def up_to_date(options: Options) -> Path | None:
+    """The package folder when the lock proves it matches the notebook; else None.
+
+    Raises :class:`UntaggedNotebookError` for a notebook without nb2prod tags.
+    """
+    notebook = read_notebook(options.notebook, options.max_bytes)
+    selection = select(notebook, load_vocabulary())
+    if not selection.tagged or any(
+        d.severity is Severity.ERROR for d in selection.diagnostics
+    ):
+        return None
+    name = options.name or sanitise(options.notebook.stem)
+    folder = (options.out or options.notebook.parent) / name
+    lock = read_lock(folder)
+    if lock is None or lock.generator != fingerprint():
+        return None
+    if lock.notebook_hash != selection.notebook.source_hash:
+        return None
+    if lock.notebook != Path(os.path.relpath(options.notebook, folder)).as_posix():
+        return None
+    for path, digest in lock.files.items():
+        try:
+            if sha256((folder / path).read_bytes()) != digest:
+                return None
+        except OSError:
+            return None
+    return folder

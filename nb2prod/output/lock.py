@@ -1,0 +1,105 @@
+"""``nb2prod.lock``: the provenance of a generated package."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nb2prod.errors import Nb2ProdError
+
+LOCK_NAME = "nb2prod.lock"
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Lock:
+    """What generated a package, and the hash of each file it wrote."""
+
+    #: The nb2prod version that wrote it.
+    nb2prod_version: str
+    #: The notebook, relative to the package folder.
+    notebook: str
+    #: The notebook's source hash (cells, tags, sources; not outputs).
+    notebook_hash: str
+    #: Fingerprint of what generated the files besides the notebook (nb2prod,
+    #: black, templates); see :mod:`nb2prod.output.fastcheck`.
+    generator: str = ""
+    #: SHA-256 of every generated file, by path relative to the package folder.
+    files: dict[str, str] = field(default_factory=dict)
+    #: Versions of the distributions the package depends on.
+    dependencies: dict[str, str] = field(default_factory=dict)
+    #: The distribution that provides each imported module.
+    modules: dict[str, str] = field(default_factory=dict)
+    #: The Python that first generated the package: its ``requires-python``.
+    python: str = ""
+    #: SHA-256 of every file saved from the notebook run (artifacts, cases, fixtures).
+    recorded: dict[str, str] = field(default_factory=dict)
+    #: Exact versions of the libraries that wrote the artifacts.
+    pinned: dict[str, str] = field(default_factory=dict)
+    #: ``-p NAME VALUE`` overrides of the last run, as Python literals.
+    parameters: dict[str, str] = field(default_factory=dict)
+    #: Annotations each recorded function's calls showed (from the last run).
+    signatures: dict[str, Any] = field(default_factory=dict)
+    #: The data contract predict was called with (from the last run).
+    contract: dict[str, Any] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The lock file's content: stable JSON."""
+        data = {
+            "format": _FORMAT,
+            "nb2prod_version": self.nb2prod_version,
+            "notebook": self.notebook,
+            "notebook_hash": self.notebook_hash,
+            "generator": self.generator,
+            "parameters": dict(sorted(self.parameters.items())),
+            "python": self.python,
+            "dependencies": dict(sorted(self.dependencies.items())),
+            "modules": dict(sorted(self.modules.items())),
+            "pinned": dict(sorted(self.pinned.items())),
+            "files": dict(sorted(self.files.items())),
+            "recorded": dict(sorted(self.recorded.items())),
+            "signatures": self.signatures,
+            "contract": self.contract,
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def sha256(text: str | bytes) -> str:
+    """Hex SHA-256 of text (UTF-8) or bytes."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_lock(folder: Path) -> Lock | None:
+    """The lock of the package in ``folder``, or None when there is none."""
+    path = folder / LOCK_NAME
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        return Lock(
+            nb2prod_version=str(data["nb2prod_version"]),
+            notebook=str(data["notebook"]),
+            notebook_hash=str(data["notebook_hash"]),
+            generator=str(data.get("generator", "")),
+            files={str(k): str(v) for k, v in data["files"].items()},
+            dependencies=_strings(data.get("dependencies", {})),
+            modules=_strings(data.get("modules", {})),
+            python=str(data.get("python", "")),
+            recorded=_strings(data.get("recorded", {})),
+            pinned=_strings(data.get("pinned", {})),
+            parameters=_strings(data.get("parameters", {})),
+            signatures=dict(data.get("signatures", {})),
+            contract=dict(data.get("contract", {})),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise Nb2ProdError(
+            f"{path}: the lock file is damaged; delete it and convert with --force"
+        ) from None
+
+
+def _strings(mapping: dict[object, object]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in mapping.items()}

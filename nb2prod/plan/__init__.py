@@ -1,0 +1,1 @@
+"""Plan the package from the analysed cells: pure decisions, no I/O."""

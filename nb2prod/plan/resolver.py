@@ -1,0 +1,208 @@
+"""Resolve each name shipped code reads to where the package gets it.
+
+A name comes from a shipped statement (same module, or imported from a sibling),
+an import, an artifact, the config, or, for test cells, the notebook's data saved
+as a fixture; anything else is an error naming the cell, line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from nb2prod.analysis.cells import CellAnalysis, ImportBinding, Kind, NameUse, Statement
+from nb2prod.errors import Diagnostic, Location, error
+from nb2prod.notebook.read import Notebook
+from nb2prod.notebook.vocabulary import Role, Vocabulary
+from nb2prod.plan.model import MODULE_OF_ROLE, Block, ModulePlan, TestPlan
+from nb2prod.plan.symbols import Definition, Source, SymbolTable
+
+
+def markdown_above(notebook: Notebook, cell: CellAnalysis) -> str:
+    """The markdown cells directly above a code cell, joined."""
+    texts: list[str] = []
+    for other in reversed(notebook.cells[: cell.cell.cell.number - 1]):
+        if other.kind != "markdown":
+            break
+        texts.insert(0, other.source.strip())
+    return "\n\n".join(t for t in texts if t)
+
+
+class Resolver:
+    """Resolves each name shipped code reads to where the package gets it."""
+
+    def __init__(
+        self,
+        notebook: Notebook,
+        cells: list[CellAnalysis],
+        symbols: SymbolTable,
+        vocabulary: Vocabulary,
+    ) -> None:
+        self.notebook = notebook
+        self.cells = cells
+        self.symbols = symbols
+        self.vocabulary = vocabulary
+        self.problems: list[Diagnostic] = []
+        self.artifacts: dict[str, CellAnalysis] = {}
+        self.runtime_modules: set[str] = set()
+        self.test_modules: set[str] = set()
+        self._reported: set[tuple[int, str]] = set()
+
+    def module(self, name: str, role: Role) -> ModulePlan:
+        blocks: list[Block] = []
+        imports: dict[tuple[str | None, str, str | None], ImportBinding] = {}
+        internal: set[tuple[str, str]] = set()
+        artifact_uses: list[NameUse] = []
+        for cell, statements in _group_by_cell(self.symbols.statements, role):
+            blocks.append(Block(cell, markdown_above(self.notebook, cell), statements))
+            for statement in statements:
+                self.runtime_modules.update(statement.modules)
+                for use in statement.uses:
+                    found = self._lookup(cell, use)
+                    if found is None:
+                        continue
+                    if found.source is Source.IMPORT and found.binding is not None:
+                        imports[_import_key(found.binding)] = found.binding
+                        self.runtime_modules.add(found.binding.top_module)
+                    elif found.source is Source.ARTIFACT:
+                        self.artifacts[use.name] = found.cell
+                        artifact_uses.append(use)
+                    elif found.source is Source.CONFIG:
+                        internal.add(("config", use.name))
+                    elif found.cell.cell.role is not None:
+                        owner = MODULE_OF_ROLE[found.cell.cell.role]
+                        if owner != name:
+                            internal.add((owner, use.name))
+        return ModulePlan(
+            name=name,
+            imports=tuple(imports.values()),
+            internal=tuple(sorted(internal)),
+            blocks=tuple(blocks),
+            artifact_uses=tuple(artifact_uses),
+        )
+
+    def test(self, cell: CellAnalysis, package: str) -> TestPlan:
+        own_imports = {b.name: b for s in cell.statements for b in s.imports}
+        local: set[str] = set()
+        imports: dict[tuple[str | None, str, str | None], ImportBinding] = {}
+        package_imports: set[tuple[str, str]] = set()
+        fixtures: list[str] = []
+        artifact_uses: list[NameUse] = []
+        statements = [s for s in cell.statements if s.kind is not Kind.IMPORT]
+        for statement in cell.statements:
+            self.test_modules.update(statement.modules)
+            if statement.kind is Kind.COMPOUND:
+                local.update(statement.binds)  # loop and with targets
+            for use in statement.uses:
+                if use.name in local or use.name in fixtures:
+                    continue
+                if use.name in own_imports:
+                    imports[_import_key(own_imports[use.name])] = own_imports[use.name]
+                    continue
+                found = self.symbols.definitions.get(use.name)
+                if found is None or found.cell.cell.cell.number > cell.cell.cell.number:
+                    if self._assigned_before(cell, use.name):
+                        fixtures.append(use.name)
+                    else:
+                        self._undefined(cell, use)
+                    continue
+                if found.source is Source.IMPORT and found.binding is not None:
+                    imports[_import_key(found.binding)] = found.binding
+                    self.test_modules.add(found.binding.top_module)
+                elif found.source is Source.ARTIFACT:
+                    self.artifacts[use.name] = found.cell
+                    artifact_uses.append(use)
+                elif found.source is Source.CONFIG:
+                    package_imports.add(("config", use.name))
+                elif found.cell.cell.role is not None:
+                    package_imports.add(
+                        (MODULE_OF_ROLE[found.cell.cell.role], use.name)
+                    )
+            if statement.kind is not Kind.IMPORT:
+                local.update(statement.binds)
+        return TestPlan(
+            name=f"test_cell_{cell.cell.cell.number}",
+            cell=cell,
+            markdown=markdown_above(self.notebook, cell),
+            imports=tuple(imports.values()),
+            package_imports=tuple(sorted(package_imports)),
+            fixtures=tuple(fixtures),
+            statements=tuple(statements),
+            artifact_uses=tuple(artifact_uses),
+        )
+
+    def _lookup(self, cell: CellAnalysis, use: NameUse) -> Definition | None:
+        found = self.symbols.definitions.get(use.name)
+        if found is None:
+            self._undefined(cell, use)
+        return found
+
+    def _assigned_before(self, cell: CellAnalysis, name: str) -> bool:
+        return any(
+            name in statement.binds
+            for other in self.cells
+            if other.cell.cell.number < cell.cell.cell.number
+            for statement in other.statements
+        )
+
+    def _undefined(self, cell: CellAnalysis, use: NameUse) -> None:
+        key = (cell.cell.cell.number, use.name)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        here = cell.cell.cell
+        source_line = cell.cell.source.split("\n")[use.line - 1]
+        location = Location(
+            self.notebook.path,
+            here.number,
+            here.id,
+            use.line,
+            use.column,
+            source_line,
+            len(use.name),
+        )
+        self.problems.append(
+            error(
+                f"name '{use.name}' is not defined by any shipped cell",
+                location,
+                self._hint(use.name),
+            )
+        )
+
+    def _hint(self, name: str) -> str:
+        for other in reversed(self.cells):
+            if any(name in s.binds for s in other.statements):
+                where = f"cell {other.cell.cell.number}"
+                if other.cell.cell.id:
+                    where += f" [id {other.cell.cell.id}]"
+                role = other.cell.role
+                if role is Role.SKIP:
+                    return f"{where} assigns it but is tagged nb2prod:skip"
+                if role is Role.TEST:
+                    return (
+                        f"{where} assigns it but is a test cell; tests are not shipped"
+                    )
+                export = self.vocabulary.by_role(Role.EXPORT).name
+                artifact = self.vocabulary.by_role(Role.ARTIFACT).name
+                return (
+                    f"{where} assigns it: tag that cell {export} to ship its code, "
+                    f"or {artifact} if '{name}' is a trained object"
+                )
+        return "define it in a tagged cell, or import it there"
+
+
+def _group_by_cell(
+    statements: Iterable[tuple[CellAnalysis, Statement]], role: Role
+) -> list[tuple[CellAnalysis, tuple[Statement, ...]]]:
+    groups: list[tuple[CellAnalysis, list[Statement]]] = []
+    for cell, statement in statements:
+        if cell.cell.role is not role:
+            continue
+        if groups and groups[-1][0] is cell:
+            groups[-1][1].append(statement)
+        else:
+            groups.append((cell, [statement]))
+    return [(cell, tuple(found)) for cell, found in groups]
+
+
+def _import_key(binding: ImportBinding) -> tuple[str | None, str, str | None]:
+    return (binding.module, binding.imported, binding.alias)

@@ -1,0 +1,321 @@
+"""Render a PackagePlan into the package's files with the Jinja templates."""
+
+from __future__ import annotations
+
+import ast
+import json
+import pprint
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+
+from nb2prod import __version__
+from nb2prod.analysis.cells import ImportBinding
+from nb2prod.plan.dependencies import Dependency
+from nb2prod.plan.naming import distribution_name
+from nb2prod.plan.planner import Block, ModulePlan, PackagePlan, TestPlan
+from nb2prod.plan.serving import ServingPlan, serving_plan
+from nb2prod.render.annotate import Annotator
+from nb2prod.render.rewrite import ARTIFACTS, statement_code, test_function
+from nb2prod.render.service import (
+    SERVING_REQUIREMENTS,
+    SERVING_TEST_REQUIREMENTS,
+    SPARK_REQUIREMENT,
+    service_files,
+)
+from nb2prod.resources import data_dir
+
+#: Module docstrings, by module name.
+MODULE_DOCS = {
+    "common": "Shared code: the notebook's nb2prod:export cells.",
+    "features": "Feature functions: the notebook's nb2prod:feature cells.",
+    "predict": "The prediction entrypoint: the notebook's nb2prod:predict cell.",
+}
+
+
+@dataclass(frozen=True)
+class RenderInput:
+    """What rendering needs besides the plan."""
+
+    #: The plan.
+    plan: PackagePlan
+    #: Run-time dependencies.
+    dependencies: tuple[Dependency, ...]
+    #: Dependencies only the tests need (pytest included).
+    test_dependencies: tuple[Dependency, ...]
+    #: How to write the notebook in commands (relative to the package folder's parent).
+    notebook_ref: str
+    #: Per function, the annotations its recorded calls showed.
+    signatures: Mapping[str, Any] = field(default_factory=dict)
+    #: The data contract of predict (input, output, examples), from the last run.
+    contract: Mapping[str, Any] = field(default_factory=dict)
+    #: The oldest Python the package supports (``3.11``).
+    python: str = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def render(data: RenderInput) -> dict[str, str]:
+    """Every generated file, by its path relative to the package folder."""
+    plan = data.plan
+    env = _environment()
+    src = f"src/{plan.package}"
+    common = {
+        "package": plan.package,
+        "distribution": distribution_name(plan.package),
+        "notebook": plan.notebook.path.name,
+        "notebook_ref": data.notebook_ref,
+        "nb2prod_version": __version__,
+    }
+    files: dict[str, str] = {}
+    for module in plan.modules:
+        annotator = Annotator(module.imports, _bound(module), data.signatures)
+        blocks = [_block(block, module, annotator) for block in module.blocks]
+        files[f"{src}/{module.name}.py"] = env.get_template("module.py.j2").render(
+            common,
+            docstring=MODULE_DOCS[module.name],
+            imports=import_lines([*module.imports, *annotator.needed.values()]),
+            local_imports=_local_imports(module),
+            blocks=blocks,
+        )
+    files[f"{src}/__init__.py"] = env.get_template("__init__.py.j2").render(
+        common, public=plan.public, predict=plan.predict
+    )
+    files[f"{src}/py.typed"] = ""
+    if plan.config:
+        files[f"{src}/config.py"] = env.get_template("config.py.j2").render(
+            common,
+            cell=_cell_label(
+                plan.config[0].cell.cell.cell.number, plan.config[0].cell.cell.cell.id
+            ),
+            constants=[
+                (c.name, _literal_type(c.literal), c.literal) for c in plan.config
+            ],
+        )
+    if plan.artifacts:
+        files[f"{src}/{ARTIFACTS}/__init__.py"] = env.get_template(
+            "artifacts.py.j2"
+        ).render(common, names=[name for name, _ in plan.artifacts])
+    if plan.tests:
+        files.update(_tests(env, common, plan))
+    serving = serving_plan(data.contract) if plan.predict else None
+    libraries = [d.distribution for d in data.dependencies]
+    files.update(
+        service_files(env, common, plan, serving, libraries, plan.notebook.source_hash)
+    )
+    # The `spark` extra and the README's Spark section exist with spark.py.
+    spark = SPARK_REQUIREMENT if f"{src}/spark.py" in files else ""
+    files["pyproject.toml"] = env.get_template("pyproject.toml.j2").render(
+        common,
+        python=data.python,
+        dependencies=[
+            *(d.requirement for d in data.dependencies),
+            *(SERVING_REQUIREMENTS if serving else ()),
+        ],
+        test_dependencies=[
+            *(d.requirement for d in data.test_dependencies),
+            *(SERVING_TEST_REQUIREMENTS if serving else ()),
+        ],
+        serving=serving is not None,
+        spark_requirement=spark,
+    )
+    files[".gitignore"] = env.get_template("gitignore.j2").render(common)
+    files["README.md"] = env.get_template("README.md.j2").render(
+        common,
+        plan=plan,
+        artifacts=[name for name, _ in plan.artifacts],
+        serving=serving,
+        spark_requirement=spark,
+        example=_json_text(serving.example) if serving else "",
+        **_python_examples(serving),
+    )
+    return files
+
+
+def _json_text(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _python_examples(serving: ServingPlan | None) -> dict[str, str]:
+    """The example input and output as Python literals, for the README."""
+    if serving is None or not isinstance(serving.example, dict):
+        return {"python_example": "", "python_output": ""}
+    value = next(iter(serving.example.values()))
+    text = pprint.pformat(value, width=84, sort_dicts=False)
+    indented = "\n".join("    " + line for line in text.splitlines())
+    return {
+        "python_example": indented if serving.kind == "dataframe" else text,
+        "python_output": repr(serving.example_output),
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(data_dir("templates") / "package"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # we generate Python and Markdown, not HTML
+    )
+
+
+def import_lines(bindings: Iterable[ImportBinding]) -> list[list[str]]:
+    """Import statements grouped (future, standard library, third party) and sorted."""
+    plain: dict[str, set[str]] = {"future": set(), "stdlib": set(), "third": set()}
+    froms: dict[str, dict[str, set[str]]] = {"future": {}, "stdlib": {}, "third": {}}
+    for binding in bindings:
+        group = _group(binding.top_module)
+        if binding.module is None:
+            text = binding.imported + (f" as {binding.alias}" if binding.alias else "")
+            plain[group].add(text)
+        else:
+            text = binding.imported + (f" as {binding.alias}" if binding.alias else "")
+            froms[group].setdefault(binding.module, set()).add(text)
+    groups = []
+    for group in ("future", "stdlib", "third"):
+        lines = [f"import {text}" for text in sorted(plain[group], key=_module_key)]
+        lines += [
+            f"from {module} import {', '.join(sorted(names, key=_sort_key))}"
+            for module, names in sorted(
+                froms[group].items(), key=lambda i: _module_key(i[0])
+            )
+        ]
+        if lines:
+            groups.append(lines)
+    return groups
+
+
+def _sort_key(text: str) -> tuple[int, str, str]:
+    """isort's (and ruff's) order: CONSTANTS, then Classes, then functions."""
+    name = text.split(" as ")[0]
+    rank = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return (rank, name.lower(), name)
+
+
+def _module_key(name: str) -> tuple[str, str]:
+    return (name.lower(), name)
+
+
+def _group(module: str) -> str:
+    if module == "__future__":
+        return "future"
+    return "stdlib" if module in sys.stdlib_module_names else "third"
+
+
+def _local_imports(module: ModulePlan) -> list[str]:
+    lines = [f"from . import {ARTIFACTS}"] if module.artifact_uses else []
+    by_module: dict[str, list[str]] = {}
+    for owner, name in module.internal:
+        by_module.setdefault(owner, []).append(name)
+    lines += [
+        f"from .{owner} import {', '.join(sorted(names, key=_sort_key))}"
+        for owner, names in sorted(by_module.items())
+    ]
+    return lines
+
+
+def _bound(module: ModulePlan) -> frozenset[str]:
+    """Every name a module binds: its definitions and its imports."""
+    names = {
+        name for block in module.blocks for s in block.statements for name in s.binds
+    }
+    names |= {binding.name for binding in module.imports}
+    names |= {name for _, name in module.internal} | {ARTIFACTS}
+    return frozenset(names)
+
+
+def _block(
+    block: Block, module: ModulePlan, annotator: Annotator
+) -> Mapping[str, object]:
+    cell = block.cell.cell.cell
+    code = "".join(
+        statement_code(s, module.artifact_uses, annotator.function)
+        for s in block.statements
+    )
+    return {
+        "label": _cell_label(cell.number, cell.id),
+        "markdown": _comment(block.markdown),
+        "code": code.strip("\n"),
+    }
+
+
+def _cell_label(number: int, cell_id: str | None) -> str:
+    return f"cell {number}" + (f" [id {cell_id}]" if cell_id else "")
+
+
+def _comment(markdown: str) -> list[str]:
+    return [f"# {line}".rstrip() for line in markdown.splitlines()]
+
+
+def _literal_type(literal: str) -> str:
+    return _type_of(ast.literal_eval(literal))
+
+
+def _type_of(value: object) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, list | set | frozenset):
+        items = sorted({_type_of(item) for item in value})
+        inner = " | ".join(items) if items else "object"
+        return f"{type(value).__name__}[{inner}]"
+    if isinstance(value, tuple):
+        return (
+            f"tuple[{', '.join(_type_of(item) for item in value)}]"
+            if value
+            else "tuple[()]"
+        )
+    if isinstance(value, dict):
+        keys = " | ".join(sorted({_type_of(k) for k in value})) or "object"
+        values = " | ".join(sorted({_type_of(v) for v in value.values()})) or "object"
+        return f"dict[{keys}, {values}]"
+    return type(value).__name__
+
+
+def _tests(
+    env: jinja2.Environment, common: Mapping[str, str], plan: PackagePlan
+) -> dict[str, str]:
+    files: dict[str, str] = {}
+    needs_fixtures = any(test.fixtures for test in plan.tests)
+    bindings = [binding for test in plan.tests for binding in test.imports]
+    if needs_fixtures:  # for the annotation of the notebook_data fixture
+        bindings += [
+            ImportBinding("Callable", "collections.abc", "Callable", None, 0, 0),
+            ImportBinding("Any", "typing", "Any", None, 0, 0),
+        ]
+    files["tests/test_notebook_cells.py"] = env.get_template("test_cells.py.j2").render(
+        common,
+        imports=import_lines(bindings),
+        package_imports=_package_imports(plan),
+        needs_fixtures=needs_fixtures,
+        tests=[_test(test) for test in plan.tests],
+    )
+    if needs_fixtures:
+        files["tests/conftest.py"] = env.get_template("conftest.py.j2").render(common)
+    return files
+
+
+def _package_imports(plan: PackagePlan) -> list[str]:
+    public = {function.name for function in plan.public}
+    by_module: dict[str, set[str]] = {}
+    for test in plan.tests:
+        for owner, name in test.package_imports:
+            module = plan.package if name in public else f"{plan.package}.{owner}"
+            by_module.setdefault(module, set()).add(name)
+        if test.artifact_uses:
+            by_module.setdefault(plan.package, set()).add(ARTIFACTS)
+    return [
+        f"from {module} import {', '.join(sorted(names, key=_sort_key))}"
+        for module, names in sorted(by_module.items())
+    ]
+
+
+def _test(test: TestPlan) -> Mapping[str, object]:
+    cell = test.cell.cell.cell
+    code = test_function(test.name, test.statements, test.fixtures, test.artifact_uses)
+    return {
+        "label": _cell_label(cell.number, cell.id),
+        "markdown": _comment(test.markdown),
+        "code": code.strip("\n"),
+    }

@@ -1,0 +1,205 @@
+"""Run the instrumented notebook with papermill and collect what it recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nb2prod.analysis.cells import CellAnalysis
+from nb2prod.errors import Nb2ProdError
+from nb2prod.plan.planner import PackagePlan
+from nb2prod.run.instrument import CELL_NUMBER, INJECTED, Limits, instrument
+
+#: Called after each code cell ran, with (cells done, cells in all).
+Progress = Callable[[int, int], None]
+
+_LAUNCH = (sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class NotebookRunError(Nb2ProdError):
+    """The notebook raised while papermill ran it."""
+
+    def __init__(self, message: str, kernel_traceback: str) -> None:
+        super().__init__(message)
+        #: The kernel's traceback, shown with --debug.
+        self.details = kernel_traceback
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run the notebook."""
+
+    #: Values for the parameters cell, as papermill's ``-p NAME VALUE``.
+    parameters: Mapping[str, object]
+    #: A Jupyter kernel name; None runs nb2prod's own Python environment.
+    kernel: str | None = None
+    #: How much the recorder keeps.
+    limits: Limits = field(default_factory=Limits)
+    #: Seconds a cell may run; None for no limit.
+    cell_timeout: int | None = None
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What one instrumented run of the notebook recorded."""
+
+    #: Folder with ``cases/``, ``fixtures/``, ``artifacts/`` and ``recording.json``.
+    folder: Path
+    #: The executed copy of the instrumented notebook.
+    executed: Path
+    #: How often each recorded function was called.
+    calls: dict[str, int]
+    #: How many calls of each function were stored as cases.
+    stored: dict[str, int]
+    #: Values the recorder could not store.
+    warnings: tuple[str, ...]
+    #: Versions of the libraries whose objects the artifacts hold.
+    libraries: dict[str, str]
+    #: Wall time of the run.
+    seconds: float
+    #: Per function, the annotations its calls showed (positional, keywords, returns).
+    signatures: dict[str, Any]
+    #: The data contract of the predict function (input, output, examples).
+    contract: dict[str, Any]
+
+
+def execute(
+    plan: PackagePlan,
+    cells: Sequence[CellAnalysis],
+    folder: Path,
+    options: RunOptions,
+    progress: Progress | None = None,
+) -> Recording:
+    """Run the notebook's instrumented copy in ``folder``; the user's file is only read."""
+    import nbformat  # these are slow to import, and only runs need them
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "instrumented.ipynb"
+    executed = folder / f"{plan.notebook.path.stem}.executed.ipynb"
+    notebook = instrument(plan, cells, folder / "recorded", options.limits)
+    nbformat.write(notebook, str(source))  # type: ignore[no-untyped-call]
+    total = sum(1 for cell in notebook.cells if cell.cell_type == "code")
+    started = time.perf_counter()
+    with _kernel(options.kernel) as kernel_name:
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(executed),
+                parameters=dict(options.parameters),
+                kernel_name=kernel_name,
+                progress_bar=False,
+                request_save_on_cell_execute=False,
+                cwd=str(plan.notebook.path.parent.resolve()),
+                execution_timeout=options.cell_timeout,
+                on_cell_executed=_progress_hook(progress, total),
+            )
+        except PapermillExecutionError as exc:
+            raise _run_error(plan, executed, exc) from None
+        except Exception as exc:  # the kernel could not start, or died
+            raise Nb2ProdError(
+                f"{plan.notebook.path.name}: the notebook could not run: "
+                f"{type(exc).__name__}: {_first_line(exc)}"
+            ) from None
+    return _recording(folder / "recorded", executed, time.perf_counter() - started)
+
+
+def _progress_hook(progress: Progress | None, total: int) -> Callable[..., None] | None:
+    if progress is None:
+        return None
+    done = [0]
+
+    def hook(**_: Any) -> None:
+        done[0] += 1
+        progress(done[0], total)
+
+    return hook
+
+
+@contextmanager
+def _kernel(name: str | None) -> Iterator[str]:
+    """The kernel to run: ``name``, or one that runs this very Python environment."""
+    if name is not None:
+        yield name
+        return
+    with tempfile.TemporaryDirectory(prefix="nb2prod-kernel-") as root:
+        spec = Path(root) / "kernels" / "nb2prod-python"
+        spec.mkdir(parents=True)
+        kernel = {
+            # The kernel's own start-up warnings (e.g. about transport) mean nothing to users.
+            "argv": [*_LAUNCH, "--IPKernelApp.log_level=ERROR"],
+            "display_name": "nb2prod (this environment)",
+            "language": "python",
+        }
+        (spec / "kernel.json").write_text(json.dumps(kernel), "utf-8")
+        previous = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [root, previous]))
+        try:
+            yield "nb2prod-python"
+        finally:
+            if previous is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = previous
+
+
+def _run_error(plan: PackagePlan, executed: Path, exc: Any) -> NotebookRunError:
+    """Name the user's cell that raised, not a position in the instrumented copy."""
+    traceback = _ANSI.sub("", "\n".join(exc.traceback or []))
+    where = plan.notebook.path.name
+    cell = _failed_cell(executed)
+    if cell is not None and INJECTED in cell.metadata.get("tags", []):
+        message = f"{where}: nb2prod's recorder failed: {exc.ename}: {exc.evalue}"
+    else:
+        number = cell.metadata.get(CELL_NUMBER) if cell is not None else None
+        read = plan.notebook.cells[number - 1] if isinstance(number, int) else None
+        place = f"cell {number}" + (f" [id {read.id}]" if read and read.id else "")
+        message = f"{where}: {place}: the notebook raised {exc.ename}: {exc.evalue}"
+    hint = f"\n  hint: the executed copy is {executed}; --debug shows the kernel's traceback"
+    return NotebookRunError(message + hint, traceback)
+
+
+def _failed_cell(executed: Path) -> Any:
+    """The cell of the executed copy whose output is an error."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(str(executed), as_version=4)  # type: ignore[no-untyped-call]
+    except (OSError, ValueError):
+        return None
+    for cell in notebook.cells:
+        outputs = cell.get("outputs", [])
+        if any(output.get("output_type") == "error" for output in outputs):
+            return cell
+    return None
+
+
+def _recording(folder: Path, executed: Path, seconds: float) -> Recording:
+    summary = json.loads((folder / "recording.json").read_text("utf-8"))
+    return Recording(
+        folder=folder,
+        executed=executed,
+        calls={str(k): int(v) for k, v in summary["calls"].items()},
+        stored={str(k): int(v) for k, v in summary["stored"].items()},
+        warnings=tuple(summary["warnings"]),
+        libraries={str(k): str(v) for k, v in summary["libraries"].items()},
+        seconds=seconds,
+        signatures=summary.get("signatures", {}),
+        contract=summary.get("contract", {}),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
