@@ -25,10 +25,11 @@ from pathlib import Path
 
 import papermill
 
-from nb2prod.generation import generate
-from nb2prod.options import Options
-from nb2prod.run.execute import RunOptions, _kernel, execute
+from nb2prod.generation import prepare
+from nb2prod.notebook.read import read_notebook
+from nb2prod.run.execute import _kernel, execute
 from nb2prod.run.replay import replay
+from nb2prod.settings import RunOptions, job_for
 from nb2prod.standalone.compare import Tolerance
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,8 +64,8 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        generated = generate(Options(notebook, out=folder))
-        plan, cells = generated.plan, generated.cells
+        prepared = prepare(job_for(notebook, out=folder), read_notebook(notebook))
+        plan, cells = prepared.plan, prepared.cells
 
         def plain(run: int) -> None:
             with _kernel(None) as kernel:

@@ -4,10 +4,15 @@ The hierarchy has one root; only the CLI catches it and maps it to an exit code:
 
     Nb2ProdError                 exit 1 unless noted
     ├── UsageError               exit 2: options that cannot work together
+    ├── ProjectConfigError       the [tool.nb2prod] table is not what nb2prod reads
     ├── NotebookError            the notebook cannot be read or is not a notebook
     │   └── UntaggedNotebookError    it has no nb2prod tag (check and verify skip it)
     ├── ConversionError          one or more located problems in tagged cells
-    └── WriteRefusedError        convert would overwrite a file the user edited
+    ├── NotebookRunError         the notebook raised while papermill ran it
+    ├── WriteRefusedError        convert would overwrite a file the user edited
+    └── GeneratedCodeError       exit 3: nb2prod generated invalid Python (a bug)
+
+Any other exception reaching the CLI is a bug in nb2prod: exit 3.
 
 Library code collects per-cell problems as :class:`Diagnostic` values and raises a
 :class:`ConversionError` holding all of them, so one run reports every problem.
@@ -153,3 +158,22 @@ class WriteRefusedError(Nb2ProdError):
             f"nb2prod generated them:\n{listing}\n"
             "  hint: move your changes into the notebook, or pass --force to overwrite"
         )
+
+
+class ProjectConfigError(Nb2ProdError):
+    """The ``[tool.nb2prod]`` table is not what nb2prod reads."""
+
+
+class NotebookRunError(Nb2ProdError):
+    """The notebook raised while papermill ran it."""
+
+    def __init__(self, message: str, kernel_traceback: str) -> None:
+        super().__init__(message)
+        #: The kernel's traceback, shown with --debug.
+        self.details = kernel_traceback
+
+
+class GeneratedCodeError(Nb2ProdError):
+    """nb2prod produced Python that does not parse: a bug in nb2prod (exit 3)."""
+
+    exit_code = 3

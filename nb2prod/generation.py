@@ -1,4 +1,9 @@
-"""Generate a package in memory: read → select → analyse → plan → render → format."""
+"""The package in memory: prepare (select → analyse → plan), then decide and render.
+
+:func:`prepare` needs only the notebook; :func:`render_package` also needs the
+:class:`RunFacts`, which come either from a run that just happened or from the
+lock the last run left. Each runs once per command.
+"""
 
 from __future__ import annotations
 
@@ -22,19 +27,21 @@ from nb2prod.errors import (
     UntaggedNotebookError,
     warning,
 )
-from nb2prod.notebook.read import read_notebook
+from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.tags import Selection, select
 from nb2prod.notebook.vocabulary import Role, load_vocabulary
-from nb2prod.options import Options
 from nb2prod.output.fastcheck import fingerprint
 from nb2prod.output.lock import Lock, read_lock, sha256
-from nb2prod.plan.dependencies import resolve
-from nb2prod.plan.naming import package_name
+from nb2prod.plan.dependencies import Dependency, resolve
+from nb2prod.plan.naming import package_name, refuse_shadowing
 from nb2prod.plan.planner import PackagePlan, make_plan
-from nb2prod.plan.serving import serving_plan
+from nb2prod.plan.serving import serving_plan, spark_plan
 from nb2prod.render.formatting import format_files
-from nb2prod.render.package import RenderInput, render
+from nb2prod.render.model import RenderInput
+from nb2prod.render.package import render
 from nb2prod.run.execute import Recording
+from nb2prod.settings import DEFAULT_TOLERANCE, Job
+from nb2prod.standalone.compare import Tolerance
 
 TAG_HINT = (
     "tag a cell in JupyterLab (property inspector → Cell Tags, e.g. nb2prod:export), "
@@ -43,75 +50,137 @@ TAG_HINT = (
 
 
 @dataclass(frozen=True)
+class RunFacts:
+    """What a notebook run established, from the run itself or from the lock it left."""
+
+    #: Per function, the annotations its calls showed (positional, keywords, returns).
+    signatures: Mapping[str, Any]
+    #: The data contract of the predict function (input, output, examples).
+    contract: Mapping[str, Any]
+    #: Exact versions of the libraries whose objects the artifacts hold.
+    pinned: Mapping[str, str]
+    #: ``-p NAME VALUE`` overrides of the run, as Python literals.
+    parameters: Mapping[str, str]
+    #: The tolerance the package's tests and ``verify`` compare with.
+    tolerance: Tolerance
+    #: SHA-256 of every file the run saved, by path in the package.
+    recorded: Mapping[str, str]
+    #: Those files' contents when the run just happened; None leaves the files on disk.
+    saved: Mapping[str, bytes] | None = None
+
+    @classmethod
+    def from_lock(cls, lock: Lock | None, job: Job) -> RunFacts:
+        """The last run's facts, with the parameters and tolerance the job gives."""
+        if lock is None:
+            lock = Lock(nb2prod_version="", notebook="", notebook_hash="")
+        return cls(
+            signatures=lock.signatures,
+            contract=lock.contract,
+            pinned=lock.pinned,
+            parameters=lock.parameters if job.parameters is None else job.parameters,
+            tolerance=job.tolerance or lock.tolerance or DEFAULT_TOLERANCE,
+            recorded=lock.recorded,
+        )
+
+    def with_run(self, recording: Recording, package: str) -> RunFacts:
+        """These facts updated by a run that just happened; its files replace the last's."""
+        saved = recorded_files(recording, package)
+        return dataclasses.replace(
+            self,
+            signatures=recording.signatures,
+            contract=recording.contract,
+            pinned=recording.libraries,
+            recorded={path: sha256(data) for path, data in saved.items()},
+            saved=saved,
+        )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A notebook selected, analysed and planned: everything that needs no run."""
+
+    #: What was asked.
+    job: Job
+    #: The tagged cells and the content hash of what generation reads.
+    selection: Selection
+    #: Every code cell, analysed.
+    cells: tuple[CellAnalysis, ...]
+    #: The package plan, before the run's facts.
+    plan: PackagePlan
+    #: The lock on disk, if any.
+    previous: Lock | None
+    #: Warnings from selecting and planning.
+    warnings: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True)
 class Generated:
     """A package generated in memory."""
 
-    #: The plan it was rendered from.
+    #: What it was generated from.
+    prepared: Prepared
+    #: The final plan (the job's parameters applied).
     plan: PackagePlan
-    #: Every code cell, analysed.
-    cells: tuple[CellAnalysis, ...]
-    #: Where it belongs on disk.
-    folder: Path
     #: Every file by relative path (bytes for files saved from a run), lock excluded.
     files: dict[str, str | bytes]
     #: The lock recording them.
     lock: Lock
-    #: The lock on disk before, if any.
-    previous: Lock | None
     #: Warnings from every stage.
     warnings: tuple[Diagnostic, ...]
-    #: True when ``files`` holds the files of a new notebook run.
-    from_run: bool
+    #: Files nb2prod wrote last time that this generation may replace or remove.
+    known: dict[str, str]
 
     @property
-    def known(self) -> dict[str, str]:
-        """Files nb2prod wrote last time that this generation may replace or remove."""
-        if self.previous is None:
-            return {}
-        if not self.from_run:  # the last run's files stay as they are
-            return dict(self.previous.files)
-        return {**self.previous.files, **self.previous.recorded}
+    def folder(self) -> Path:
+        """Where the package belongs on disk."""
+        return self.prepared.job.folder
 
 
-def generate(options: Options, recording: Recording | None = None) -> Generated:
-    """Generate the package in memory, writing nothing.
+def prepare(job: Job, notebook: Notebook) -> Prepared:
+    """Select, analyse and plan the notebook read for ``job``.
 
-    1. read the notebook (nbformat) and give each code cell its role;
-    2. analyse every code cell with libcst;
-    3. plan the package: modules, imports, API, artifacts, tests, config;
-    4. resolve dependencies, reusing versions the lock records, pinning the
-       libraries that wrote artifacts;
-    5. render the templates and format the Python with black;
-    6. add the files a notebook run saved, and record every hash in the lock.
+    1. give each code cell its role (tags from ``cell_tags/``) and refuse bad tags;
+    2. analyse every code cell with libcst (cached on disk);
+    3. plan the package: modules, imports, API, artifacts, tests, config.
     """
     vocabulary = load_vocabulary()
-    notebook = read_notebook(options.notebook, options.max_bytes)
     selection = select(notebook, vocabulary)
-    notebook = selection.notebook  # with the hash of what generation reads
     _require_shipping_cells(selection)
+    package_name(job.notebook, job.requested_name)  # a valid name, or a clear error
+    refuse_shadowing(job.package, job.notebook, job.requested_name is not None)
     cells = _with_nodes_where_needed([analysed(notebook, c) for c in selection.cells])
-    package = package_name(options.notebook, options.name)
-    folder = (options.out or options.notebook.parent) / package
-    previous = read_lock(folder)
-    plan = make_plan(notebook, list(cells), package, vocabulary, selection.diagnostics)
-    overrides = _overrides(options, previous)
-    plan, unused = _with_parameters(plan, overrides)
-    pinned = (
-        dict(recording.libraries)
-        if recording
-        else dict(previous.pinned if previous else {})
+    plan = make_plan(
+        notebook, list(cells), job.package, vocabulary, selection.diagnostics
     )
+    warnings = tuple(d for d in plan.diagnostics if d.severity is Severity.WARNING)
+    return Prepared(job, selection, cells, plan, read_lock(job.folder), warnings)
+
+
+def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
+    """Decide what the run's facts imply, render once, and record it all in the lock.
+
+    1. apply the parameters to the config;
+    2. decide serving, Spark and the run-time modules from predict's contract;
+    3. resolve dependencies, reusing versions the lock records, pinning the
+       libraries that wrote artifacts;
+    4. render the templates and format the Python with black;
+    5. add the files the run saved, and record every hash in the lock.
+    """
+    job, previous = prepared.job, prepared.previous
+    plan, unused = _with_parameters(prepared.plan, facts.parameters)
+    serving = serving_plan(facts.contract) if plan.predict else None
     locked = previous.dependencies if previous else {}
-    signatures = (
-        recording.signatures if recording else (previous.signatures if previous else {})
-    )
-    contract = (
-        recording.contract if recording else (previous.contract if previous else {})
-    )
-    modules = _runtime_modules(plan, contract)
     owners = previous.modules if previous else {}
-    runtime, unknown = resolve(modules, locked, package, pinned, owners)
-    tests, unknown_tests = resolve(_test_modules(plan), locked, package, owners=owners)
+    runtime, unknown = resolve(
+        _runtime_modules(plan, batch=serving is not None),
+        locked,
+        job.package,
+        facts.pinned,
+        owners,
+    )
+    tests, unknown_tests = resolve(
+        _test_modules(plan), locked, job.package, None, owners
+    )
     tests = [
         d for d in tests if d.distribution not in {r.distribution for r in runtime}
     ]
@@ -119,44 +188,52 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
     python = (previous.python if previous else "") or _running_python()
     rendered = render(
         RenderInput(
-            plan,
-            tuple(runtime),
-            tuple(tests),
-            _notebook_ref(options, folder),
-            signatures,
-            contract,
-            python,
+            plan=plan,
+            dependencies=tuple(runtime),
+            test_dependencies=tuple(tests),
+            notebook_ref=_relative(job.notebook, job.folder.parent),
+            notebook_hash=prepared.selection.content_hash,
+            signatures=facts.signatures,
+            serving=serving,
+            spark=spark_plan(serving),
+            tolerance=facts.tolerance,
+            python=python,
         )
     )
     files: dict[str, str | bytes] = dict(format_files(rendered))
-    generated_hashes = {path: sha256(text) for path, text in files.items()}
-    if recording is not None:
-        saved = recorded_files(recording, package)
-        files.update(saved)
-        recorded = {path: sha256(data) for path, data in saved.items()}
-    else:
-        recorded = previous.recorded if previous else {}
-    lock = Lock(
+    lock = _lock(prepared, facts, files, [*runtime, *tests], python)
+    files.update(facts.saved or {})
+    warnings = prepared.warnings + _unknown(job, unknown + unknown_tests)
+    warnings += _unused(job, unused)
+    known = dict(previous.files) if previous else {}
+    if previous and facts.saved is not None:  # the new run's files replace the last's
+        known.update(previous.recorded)
+    return Generated(prepared, plan, files, lock, warnings, known)
+
+
+def _lock(
+    prepared: Prepared,
+    facts: RunFacts,
+    files: Mapping[str, str | bytes],
+    dependencies: list[Dependency],
+    python: str,
+) -> Lock:
+    job = prepared.job
+    return Lock(
         nb2prod_version=__version__,
-        notebook=Path(os.path.relpath(options.notebook, folder)).as_posix(),
-        notebook_hash=notebook.source_hash,
+        notebook=_relative(job.notebook, job.folder),
+        notebook_hash=prepared.selection.content_hash,
         generator=fingerprint(),
-        files=generated_hashes,
-        dependencies={
-            d.distribution: d.version for d in [*runtime, *tests] if d.version
-        },
-        modules={m: d.distribution for d in [*runtime, *tests] for m in d.modules},
+        files={path: sha256(text) for path, text in files.items()},
+        dependencies={d.distribution: d.version for d in dependencies if d.version},
+        modules={m: d.distribution for d in dependencies for m in d.modules},
         python=python,
-        recorded=recorded,
-        pinned={k: v for k, v in sorted(pinned.items())},
-        parameters=dict(overrides),
-        signatures=dict(signatures),
-        contract=dict(contract),
-    )
-    warnings = tuple(d for d in plan.diagnostics if d.severity is Severity.WARNING)
-    warnings += _unknown(options, unknown + unknown_tests) + _unused(options, unused)
-    return Generated(
-        plan, cells, folder, files, lock, previous, warnings, recording is not None
+        recorded=dict(facts.recorded),
+        pinned=dict(sorted(facts.pinned.items())),
+        parameters=dict(facts.parameters),
+        signatures=dict(facts.signatures),
+        contract=dict(facts.contract),
+        tolerance=facts.tolerance,
     )
 
 
@@ -210,9 +287,8 @@ def recorded_files(recording: Recording, package: str) -> dict[str, bytes]:
     return files
 
 
-def analyse_cells(options: Options) -> tuple[Selection, list[CellAnalysis]]:
-    """Read and analyse the notebook's cells, for ``nb2prod tags``."""
-    notebook = read_notebook(options.notebook, options.max_bytes)
+def analyse_cells(notebook: Notebook) -> tuple[Selection, list[CellAnalysis]]:
+    """Select and analyse the notebook's cells, for ``nb2prod tags``."""
     selection = select(notebook, load_vocabulary())
     return selection, [analysed(notebook, cell) for cell in selection.cells]
 
@@ -234,12 +310,6 @@ def artifact_names(selection: Selection, cells: list[CellAnalysis]) -> set[str]:
     except ConversionError:
         return set()
     return {name for name, _ in plan.artifacts}
-
-
-def _overrides(options: Options, previous: Lock | None) -> dict[str, str]:
-    if options.parameters is not None:
-        return dict(options.parameters)
-    return dict(previous.parameters) if previous else {}
 
 
 def _with_parameters(
@@ -264,9 +334,8 @@ def _require_shipping_cells(selection: Selection) -> None:
         )
 
 
-def _runtime_modules(plan: PackagePlan, contract: Mapping[str, Any]) -> list[str]:
+def _runtime_modules(plan: PackagePlan, *, batch: bool) -> list[str]:
     # The artifacts loader reads joblib files; batch scoring reads with pandas.
-    batch = plan.predict is not None and serving_plan(contract) is not None
     return [
         *plan.runtime_modules,
         *(["joblib"] if plan.artifacts else []),
@@ -280,26 +349,26 @@ def _test_modules(plan: PackagePlan) -> list[str]:
     return ["pytest", *plan.test_modules, *(["joblib"] if fixtures else [])]
 
 
-def _notebook_ref(options: Options, folder: Path) -> str:
-    return Path(os.path.relpath(options.notebook, folder.parent)).as_posix()
+def _relative(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path, start)).as_posix()
 
 
-def _unknown(options: Options, modules: list[str]) -> tuple[Diagnostic, ...]:
+def _unknown(job: Job, modules: list[str]) -> tuple[Diagnostic, ...]:
     return tuple(
         warning(
             f"no installed distribution provides the module '{module}'; "
             "add it to the package's dependencies by hand",
-            Location(options.notebook),
+            Location(job.notebook),
         )
         for module in sorted(set(modules))
     )
 
 
-def _unused(options: Options, names: list[str]) -> tuple[Diagnostic, ...]:
+def _unused(job: Job, names: list[str]) -> tuple[Diagnostic, ...]:
     return tuple(
         warning(
             f"-p {name}: the parameters cell has no literal assignment of '{name}'",
-            Location(options.notebook),
+            Location(job.notebook),
         )
         for name in names
     )

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import Nb2ProdError, UntaggedNotebookError
-from nb2prod.options import Options
 from nb2prod.output.writing import Fate
 from nb2prod.pipeline import convert_static
-from nb2prod.project import settings_for
+from nb2prod.settings import job_for
 
 _pending: queue.Queue[tuple[Path, logging.Logger | logging.LoggerAdapter[Any]]] = (
     queue.Queue()
@@ -63,8 +62,8 @@ def wait(timeout: float = 30.0) -> bool:
 def regenerate(path: Path, log: logging.Logger | logging.LoggerAdapter[Any]) -> None:
     """Regenerate one notebook's package statically, logging what happened."""
     try:
-        settings = settings_for(path)
-        generated, written = convert_static(Options(path, settings.out, settings.name))
+        # The same resolution as the CLI's: [tool.nb2prod] applies here too.
+        generated, written = convert_static(job_for(path))
     except UntaggedNotebookError:
         return
     except Nb2ProdError as exc:

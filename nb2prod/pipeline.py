@@ -10,14 +10,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from nb2prod.errors import ConversionError, Location, Nb2ProdError, error
-from nb2prod.generation import Generated, generate
-from nb2prod.options import Options
+from nb2prod.errors import ConversionError, Diagnostic, Location, Nb2ProdError, error
+from nb2prod.generation import Generated, Prepared, RunFacts, prepare, render_package
+from nb2prod.notebook.read import Notebook, read_notebook
 from nb2prod.output.lock import LOCK_NAME
-from nb2prod.output.writing import Fate, WriteReport, plan_changes, refuse, write
-from nb2prod.run.execute import Progress, Recording, RunOptions, execute
+from nb2prod.output.writing import (
+    Fate,
+    WriteReport,
+    plan_changes,
+    refuse_edited,
+    write,
+)
+from nb2prod.plan.planner import PackagePlan
+from nb2prod.run.execute import Progress, Recording, execute
 from nb2prod.run.replay import VerifyReport, replay
-from nb2prod.standalone.compare import Tolerance
+from nb2prod.settings import Job
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,10 @@ class StaleFile:
 class Proof:
     """A package written (or found) and the replay of the notebook's calls against it."""
 
-    #: What was generated.
-    generated: Generated
+    #: The notebook selected, analysed and planned.
+    prepared: Prepared
+    #: What was generated and written (None for verify, which renders nothing).
+    generated: Generated | None
     #: What happened to each file (None for verify, which writes nothing).
     written: WriteReport | None
     #: What the notebook run recorded.
@@ -43,87 +52,86 @@ class Proof:
     #: The replay.
     report: VerifyReport
 
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        """Warnings from every stage that ran."""
+        return self.generated.warnings if self.generated else self.prepared.warnings
 
-def convert_static(options: Options) -> tuple[Generated, WriteReport]:
-    """Generate the package and write it; the lock is written last."""
-    generated = generate(options)
-    report = plan_changes(
-        generated.folder, generated.files, generated.known, options.force
-    )
+
+def convert_static(job: Job) -> tuple[Generated, WriteReport]:
+    """Generate the package from the notebook and the last run's lock, and write it."""
+    generated = generate(job, read_notebook(job.notebook, job.max_bytes))
+    report = plan_changes(generated.folder, generated.files, generated.known, job.force)
     write(report, generated.lock)
     return generated, report
 
 
-def convert(
-    options: Options,
-    run: RunOptions,
-    tolerance: Tolerance,
-    progress: Progress | None = None,
-) -> Proof:
-    """Write the package, run the notebook, save what it recorded, replay and compare.
+def generate(job: Job, notebook: Notebook) -> Generated:
+    """The package in memory, from the notebook and what the lock says of the last run."""
+    prepared = prepare(job, notebook)
+    return render_package(prepared, RunFacts.from_lock(prepared.previous, job))
 
-    1. generate the package statically, and stop early on a refused write;
-    2. run an instrumented copy of the notebook with papermill (in a temporary folder);
-    3. require a recorded call of every feature and predict function;
-    4. generate again with the recording (artifacts, cases, fixtures, pinned versions);
-    5. write everything, the lock last;
+
+def convert(job: Job, progress: Progress | None = None) -> Proof:
+    """Run the notebook, write the package with what it recorded, replay and compare.
+
+    1. read the notebook once; select, analyse and plan it;
+    2. refuse early when files the lock records were edited since (unless --force);
+    3. run an instrumented copy of that same read with papermill (in a temporary folder);
+    4. require a recorded call of every feature and predict function;
+    5. render the package once, with the run's facts (artifacts, cases, fixtures,
+       pinned versions, contract); write everything, the lock last;
     6. replay the recorded calls against the written package in a fresh process.
     """
-    static = generate(options)
-    _refuse_early(static, options.force)
-    with _run_folder(static.folder) as folder:
-        recording = execute(static.plan, static.cells, folder, run, progress)
-        _require_calls(static, recording)
-        generated = generate(options, recording)
+    prepared = prepare(job, read_notebook(job.notebook, job.max_bytes))
+    refuse_edited(job.folder, prepared.previous, job.force)
+    before = RunFacts.from_lock(prepared.previous, job)
+    with _run_folder(job.folder) as folder:
+        recording = _run(prepared, folder, before, progress)
+        generated = render_package(prepared, before.with_run(recording, job.package))
         written = plan_changes(
-            generated.folder, generated.files, generated.known, options.force
+            generated.folder, generated.files, generated.known, job.force
         )
         write(written, generated.lock)
         keep_executed(recording, generated.folder)
     report = replay(
-        generated.folder / "src",
-        generated.plan.package,
-        generated.folder / "tests" / "cases",
-        tolerance,
+        job.folder / "src",
+        job.package,
+        job.folder / "tests" / "cases",
+        before.tolerance,
     )
-    return Proof(generated, written, recording, report)
+    return Proof(prepared, generated, written, recording, report)
 
 
-def verify(
-    options: Options,
-    run: RunOptions,
-    tolerance: Tolerance,
-    progress: Progress | None = None,
-) -> Proof:
-    """Run the notebook again and replay its calls against the package on disk."""
-    generated = generate(options)
-    if not (generated.folder / LOCK_NAME).is_file():
+def verify(job: Job, progress: Progress | None = None) -> Proof:
+    """Run the notebook again and replay its calls against the package on disk.
+
+    Nothing is rendered or written: the package on disk is what is checked.
+    """
+    prepared = prepare(job, read_notebook(job.notebook, job.max_bytes))
+    if prepared.previous is None:
         raise Nb2ProdError(
-            f"{generated.folder}: no package generated by nb2prod here; "
-            f"run `nb2prod convert {options.notebook}` first"
+            f"{job.folder}: no package generated by nb2prod here; "
+            f"run `nb2prod convert {job.notebook}` first"
         )
-    with _run_folder(generated.folder) as folder:
-        recording = execute(generated.plan, generated.cells, folder, run, progress)
-        _require_calls(generated, recording)
+    facts = RunFacts.from_lock(prepared.previous, job)
+    with _run_folder(job.folder) as folder:
+        recording = _run(prepared, folder, facts, progress)
         report = replay(
-            generated.folder / "src",
-            generated.plan.package,
-            recording.folder / "cases",
-            tolerance,
+            job.folder / "src", job.package, recording.folder / "cases", facts.tolerance
         )
-    return Proof(generated, None, recording, report)
+    return Proof(prepared, None, None, recording, report)
 
 
-def check(options: Options) -> tuple[Generated, list[StaleFile]]:
+def check(job: Job, notebook: Notebook) -> tuple[Generated, list[StaleFile]]:
     """Files on disk that differ from what the notebook generates now."""
-    generated = generate(options)
+    generated = generate(job, notebook)
     expected: dict[str, str | bytes] = {
         **generated.files,
         LOCK_NAME: generated.lock.text(),
     }
-    obsolete = (
-        set(generated.previous.files) - set(expected) if generated.previous else set()
-    )
+    previous = generated.prepared.previous
+    obsolete = set(previous.files) - set(expected) if previous else set()
     stale = []
     for path in sorted(set(expected) | obsolete):
         on_disk = _read(generated.folder / path)
@@ -135,9 +143,9 @@ def check(options: Options) -> tuple[Generated, list[StaleFile]]:
     return generated, stale
 
 
-def diff(options: Options) -> tuple[Generated, WriteReport, str]:
+def diff(job: Job) -> tuple[Generated, WriteReport, str]:
     """What ``convert --no-execute`` would change, as one unified diff; writes nothing."""
-    generated = generate(options)
+    generated = generate(job, read_notebook(job.notebook, job.max_bytes))
     report = plan_changes(generated.folder, generated.files, generated.known, True)
     texts = [
         unified_diff(c.path, _text(c.old), _text(c.new))
@@ -166,14 +174,19 @@ def keep_executed(recording: Recording, folder: Path) -> Path:
     return target
 
 
-def _refuse_early(generated: Generated, force: bool) -> None:
-    """Fail before running the notebook when the write would be refused anyway."""
-    refuse(plan_changes(generated.folder, generated.files, generated.known, force))
+def _run(
+    prepared: Prepared, folder: Path, facts: RunFacts, progress: Progress | None
+) -> Recording:
+    """Run the notebook with the facts' parameters; every public function must be called."""
+    run = prepared.job.run_options(facts.parameters)
+    recording = execute(prepared.plan, prepared.cells, folder, run, progress)
+    _require_calls(prepared.plan, recording)
+    return recording
 
 
-def _require_calls(generated: Generated, recording: Recording) -> None:
+def _require_calls(plan: PackagePlan, recording: Recording) -> None:
     problems = []
-    for function in generated.plan.public:
+    for function in plan.public:
         if recording.calls.get(function.name):
             continue
         cell = function.cell.cell.cell
@@ -186,7 +199,7 @@ def _require_calls(generated: Generated, recording: Recording) -> None:
             error(
                 f"{function.role.value} function '{function.name}' was never called while "
                 "the notebook ran, so nothing proves the package computes the same",
-                Location(generated.plan.notebook.path, cell.number, cell.id, line),
+                Location(plan.notebook.path, cell.number, cell.id, line),
                 f"call {function.name}(...) once in an untagged cell after its definition",
             )
         )

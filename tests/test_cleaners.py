@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nb2prod.generation import generate
-from nb2prod.options import Options
+from nb2prod.notebook.read import read_notebook
+from nb2prod.pipeline import generate
+from nb2prod.settings import job_for
 from notebooks import code, md, write
 
 CELLS = [
@@ -35,7 +36,7 @@ def build(path: Path, comments: bool) -> Path:
 
 
 def package(notebook: Path) -> dict[str, str | bytes]:
-    generated = generate(Options(notebook))
+    generated = generate(job_for(notebook), read_notebook(notebook))
     return {**generated.files, "nb2prod.lock": generated.lock.text()}
 
 

@@ -25,9 +25,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from nb2prod.errors import Nb2ProdError
-from nb2prod.options import Options
+from nb2prod.notebook.read import read_notebook
 from nb2prod.pipeline import check, convert_static
 from nb2prod.plan import naming
+from nb2prod.settings import job_for
 
 EXAMPLES = int(os.environ.get("NB2PROD_FUZZ_EXAMPLES", "300"))
 
@@ -328,7 +329,7 @@ def _good_package(name: str) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory() as temporary:
         notebook = Path(temporary) / name
         notebook.write_text(json.dumps(GOOD), encoding="utf-8")
-        convert_static(Options(notebook, out=Path(temporary) / "out"))
+        convert_static(job_for(notebook, out=Path(temporary) / "out"))
         return _snapshot(Path(temporary) / "out")
 
 
@@ -376,7 +377,7 @@ def test_random_notebooks_convert_or_fail_cleanly(example: Example) -> None:
         before = _snapshot(out)
         notebook.write_bytes(example.data)
         try:
-            convert_static(Options(notebook, out=out))
+            convert_static(job_for(notebook, out=out))
         except Nb2ProdError as exc:
             event(f"refused: {type(exc).__name__}")
             assert _snapshot(out) == before, f"a failed convert changed files: {exc}"
@@ -395,7 +396,7 @@ def test_random_notebooks_convert_or_fail_cleanly(example: Example) -> None:
             event(f"known bug: {known}")
             return
         event("converted")
-        generated, stale = check(Options(notebook, out=out))
+        generated, stale = check(job_for(notebook, out=out), read_notebook(notebook))
         assert not stale, f"stale right after convert: {[s.path for s in stale]}"
         for path in sorted(generated.folder.rglob("*.py")):
             compile(path.read_bytes(), str(path), "exec", dont_inherit=True)

@@ -15,9 +15,10 @@ import nbformat
 import pytest
 
 import nb2prod
-from nb2prod.generation import generate
-from nb2prod.options import Options
+from nb2prod.notebook.read import read_notebook
 from nb2prod.output.lock import Lock
+from nb2prod.pipeline import generate
+from nb2prod.settings import job_for
 from notebooks import from_percent
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -44,7 +45,7 @@ def generate_case(case: str, tmp_path: Path) -> dict[str, str]:
     (tmp_path / case).mkdir()
     seed = Lock("0", "", "", files={}, dependencies=PINNED)
     (tmp_path / case / "nb2prod.lock").write_text(seed.text())
-    return generate(Options(path)).files
+    return generate(job_for(path), read_notebook(path)).files
 
 
 #: Modules every package's tests get as verbatim copies of nb2prod's own; checked

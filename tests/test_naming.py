@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from nb2prod.errors import Nb2ProdError, UsageError
-from nb2prod.plan.naming import distribution_name, package_name, sanitise
+from nb2prod.plan.naming import (
+    distribution_name,
+    package_name,
+    refuse_shadowing,
+    sanitise,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,4 +47,6 @@ def test_name_that_cannot_be_derived_asks_for_name() -> None:
 @pytest.mark.parametrize("stem", ["json", "numpy", "typing"])
 def test_shadowing_names_are_refused(stem: str) -> None:
     with pytest.raises(Nb2ProdError, match="would shadow"):
-        package_name(Path(f"{stem}.ipynb"))
+        refuse_shadowing(
+            package_name(Path(f"{stem}.ipynb")), Path(f"{stem}.ipynb"), False
+        )

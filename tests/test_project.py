@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from nb2prod.project import ProjectConfigError, settings_for
+from nb2prod.settings import ProjectConfigError, settings_for
 from notebooks import code, write
 
 

@@ -95,13 +95,14 @@ def test_editing_a_tagged_cell_makes_check_fail(
 def test_cached_and_fresh_generation_agree(
     notebook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nb2prod.generation import generate
-    from nb2prod.options import Options
+    from nb2prod.notebook.read import read_notebook
+    from nb2prod.pipeline import generate
+    from nb2prod.settings import job_for
 
     monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
-    cold = generate(Options(notebook, out=tmp_path)).files
-    warm = generate(Options(notebook, out=tmp_path)).files
+    cold = generate(job_for(notebook, out=tmp_path), read_notebook(notebook)).files
+    warm = generate(job_for(notebook, out=tmp_path), read_notebook(notebook)).files
     monkeypatch.setenv("NB2PROD_NO_CACHE", "1")
-    fresh = generate(Options(notebook, out=tmp_path)).files
+    fresh = generate(job_for(notebook, out=tmp_path), read_notebook(notebook)).files
     assert cold == warm == fresh
     assert any((tmp_path / "cache").rglob("*")), "the cache was written"

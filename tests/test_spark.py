@@ -29,8 +29,7 @@ import pandas as pd
 import pytest
 from conftest import SAMPLES, run_cli
 
-from nb2prod.plan.serving import serving_plan
-from nb2prod.render.service import _spark_context
+from nb2prod.plan.serving import SparkPlan, serving_plan, spark_plan
 from notebooks import code, write
 
 if TYPE_CHECKING:
@@ -64,19 +63,19 @@ ROWS = {
 
 
 def test_a_dataframe_predict_with_an_array_result_gets_a_prediction_column() -> None:
-    spark = _spark_context(
+    spark = spark_plan(
         serving_plan(contract(ROWS, {"kind": "array", "ndim": 1, "type": "int"}))
     )
-    assert spark == {
-        "spark_columns": [
+    assert spark == SparkPlan(
+        columns=(
             ("id", "str", True),
             ("x", "float", True),
             ("n", "int", True),
             ("note", "str", False),
-        ],
-        "spark_output_columns": [],
-        "spark_prediction": "LongType()",
-    }
+        ),
+        output_columns=(),
+        prediction="LongType()",
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,9 +90,9 @@ def test_a_dataframe_predict_with_an_array_result_gets_a_prediction_column() -> 
 def test_the_prediction_type_follows_the_recorded_result(
     output: dict[str, Any], spark_type: str
 ) -> None:
-    spark = _spark_context(serving_plan(contract(ROWS, output)))
+    spark = spark_plan(serving_plan(contract(ROWS, output)))
     assert spark is not None
-    assert spark["spark_prediction"] == spark_type
+    assert spark.prediction == spark_type
 
 
 def test_a_dataframe_result_gets_its_columns_from_the_recorded_example() -> None:
@@ -101,17 +100,17 @@ def test_a_dataframe_result_gets_its_columns_from_the_recorded_example() -> None
         {"id": "a", "score": 1.0, "high": False, "rank": 10, "gap": None},
         {"id": "b", "score": 2, "high": True, "rank": 20, "gap": None},
     ]
-    spark = _spark_context(
+    spark = spark_plan(
         serving_plan(contract(ROWS, {"kind": "dataframe"}, example_output=example))
     )
     assert spark is not None
-    assert spark["spark_output_columns"] == [
+    assert spark.output_columns == (
         ("id", "StringType()"),
         ("score", "DoubleType()"),
         ("high", "BooleanType()"),
         ("rank", "LongType()"),
         ("gap", "DoubleType()"),  # all missing: a float column in pandas
-    ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -132,7 +131,7 @@ def test_a_dataframe_result_gets_its_columns_from_the_recorded_example() -> None
 def test_no_spark_module_without_a_frame_input_and_a_typed_result(
     source: dict[str, Any], output: dict[str, Any], more: dict[str, Any]
 ) -> None:
-    assert _spark_context(serving_plan(contract(source, output, **more))) is None
+    assert spark_plan(serving_plan(contract(source, output, **more))) is None
 
 
 # Scoring on Spark

@@ -24,6 +24,14 @@ from libcst.metadata import (
 
 from nb2prod.analysis.magics import HARMLESS_CELL_MAGICS, mask
 from nb2prod.analysis.model import CellAnalysis, ImportBinding, Kind, NameUse, Statement
+from nb2prod.analysis.statements import (
+    ImportedModules,
+    comprehension_walruses,
+    fully_annotated,
+    imports_of,
+    pattern_names,
+    statement_kind,
+)
 from nb2prod.analysis.syntax import TOO_DEEP, refuse_before_libcst, shallow
 from nb2prod.errors import Diagnostic, Location, error, warning
 from nb2prod.notebook.read import Notebook
@@ -166,7 +174,7 @@ def _deep(
         index = _statement_at(spans, positions[node].start.line)
         if index is not None and assignment.name not in binds[index]:
             binds[index].append(assignment.name)
-    captured = [_pattern_names(statement) for statement in module.body]
+    captured = [pattern_names(statement) for statement in module.body]
     for scope in {s for s in scopes.values() if s is not None}:
         for name, access in _accesses(scope):
             if any(not isinstance(r.scope, GlobalScope) for r in access.referents):
@@ -243,19 +251,19 @@ def _statement(
     code: str,
     header: str,
 ) -> Statement:
-    imports = _imports(node, span[0])
-    kind = _kind(node, binds, imports)
+    imports = imports_of(node, span[0])
+    kind = statement_kind(node, binds, imports)
     if kind is Kind.IMPORT:
         binds = [binding.name for binding in imports]
     elif isinstance(node, cst.FunctionDef | cst.ClassDef):
         binds = [node.name.value]  # not the names its body declares `global`
     else:
-        binds += [n for n in _comprehension_walruses(node) if n not in binds]
+        binds += [n for n in comprehension_walruses(node) if n not in binds]
     docstring = None
     if isinstance(node, cst.FunctionDef | cst.ClassDef):
         docstring = node.get_docstring()
-    annotated = not isinstance(node, cst.FunctionDef) or _fully_annotated(node)
-    collector = _ImportedModules()
+    annotated = not isinstance(node, cst.FunctionDef) or fully_annotated(node)
+    collector = ImportedModules()
     node.visit(collector)
     uses.sort(key=lambda use: (use.line, use.column))
     return Statement(
@@ -272,68 +280,6 @@ def _statement(
         header=header,
         annotated=annotated,
     )
-
-
-def _comprehension_walruses(node: cst.BaseStatement) -> list[str]:
-    """Names a walrus binds inside a comprehension: the enclosing scope's (PEP 572).
-
-    libcst's scopes keep them in the comprehension; at the top of a cell that
-    enclosing scope is the notebook's global one.
-    """
-    collector = _Walruses()
-    node.visit(collector)
-    return collector.names
-
-
-class _Walruses(cst.CSTVisitor):
-    """Collects walrus targets inside comprehensions, outside functions and lambdas."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.depth = 0
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ListComp(self, node: cst.ListComp) -> None:
-        self.depth += 1
-
-    def leave_ListComp(self, original_node: cst.ListComp) -> None:
-        self.depth -= 1
-
-    def visit_SetComp(self, node: cst.SetComp) -> None:
-        self.depth += 1
-
-    def leave_SetComp(self, original_node: cst.SetComp) -> None:
-        self.depth -= 1
-
-    def visit_DictComp(self, node: cst.DictComp) -> None:
-        self.depth += 1
-
-    def leave_DictComp(self, original_node: cst.DictComp) -> None:
-        self.depth -= 1
-
-    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
-        self.depth += 1
-
-    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
-        self.depth -= 1
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        if self.depth and isinstance(node.target, cst.Name):
-            self.names.append(node.target.value)
-
-
-def _fully_annotated(node: cst.FunctionDef) -> bool:
-    params = node.params
-    every = [*params.posonly_params, *params.params, *params.kwonly_params]
-    every += [
-        p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)
-    ]
-    return node.returns is not None and all(p.annotation is not None for p in every)
 
 
 def hydrate(cell: CellAnalysis) -> CellAnalysis:
@@ -361,101 +307,3 @@ def hydrate(cell: CellAnalysis) -> CellAnalysis:
         for statement, node in zip(cell.statements, module.body, strict=True)
     )
     return dataclasses.replace(cell, statements=statements)
-
-
-def _kind(
-    node: cst.BaseStatement, binds: list[str], imports: tuple[ImportBinding, ...]
-) -> Kind:
-    if isinstance(node, cst.FunctionDef):
-        return Kind.FUNCTION
-    if isinstance(node, cst.ClassDef):
-        return Kind.CLASS
-    if isinstance(node, cst.SimpleStatementLine):
-        small = node.body
-        if imports and all(isinstance(s, cst.Import | cst.ImportFrom) for s in small):
-            return Kind.IMPORT
-        if binds:
-            return Kind.ASSIGNMENT
-        return Kind.OTHER
-    return Kind.COMPOUND if binds else Kind.OTHER
-
-
-def _imports(node: cst.BaseStatement, line: int) -> tuple[ImportBinding, ...]:
-    if not isinstance(node, cst.SimpleStatementLine):
-        return ()
-    found: list[ImportBinding] = []
-    for small in node.body:
-        if isinstance(small, cst.Import):
-            for alias in small.names:
-                dotted = _dotted(alias.name)
-                asname = _asname(alias)
-                bound = asname or dotted.split(".")[0]
-                found.append(ImportBinding(bound, None, dotted, asname, 0, line))
-        elif isinstance(small, cst.ImportFrom):
-            module = _dotted(small.module) if small.module is not None else ""
-            level = len(small.relative)
-            if isinstance(small.names, cst.ImportStar):
-                found.append(ImportBinding("*", module, "*", None, level, line))
-                continue
-            for alias in small.names:
-                name = _dotted(alias.name)
-                asname = _asname(alias)
-                found.append(
-                    ImportBinding(asname or name, module, name, asname, level, line)
-                )
-    return tuple(found)
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
-
-
-def _asname(alias: cst.ImportAlias) -> str | None:
-    if alias.asname is None:
-        return None
-    target = alias.asname.name
-    return target.value if isinstance(target, cst.Name) else None
-
-
-def _pattern_names(statement: cst.BaseStatement) -> frozenset[str]:
-    """Names that ``match`` patterns inside a statement bind."""
-    collector = _PatternNames()
-    statement.visit(collector)
-    return frozenset(collector.names)
-
-
-class _PatternNames(cst.CSTVisitor):
-    """Collects the capture names of match patterns (``case [a, *rest]``)."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def visit_MatchAs(self, node: cst.MatchAs) -> None:
-        if node.name is not None:
-            self.names.append(node.name.value)
-
-    def visit_MatchStar(self, node: cst.MatchStar) -> None:
-        if node.name is not None:
-            self.names.append(node.name.value)
-
-    def visit_MatchMapping(self, node: cst.MatchMapping) -> None:
-        if node.rest is not None:
-            self.names.append(node.rest.value)
-
-
-class _ImportedModules(cst.CSTVisitor):
-    """Collects the top-level module of every absolute import in a subtree."""
-
-    def __init__(self) -> None:
-        self.modules: list[str] = []
-
-    def visit_Import(self, node: cst.Import) -> None:
-        self.modules += [_dotted(alias.name).split(".")[0] for alias in node.names]
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if not node.relative and node.module is not None:
-            self.modules.append(_dotted(node.module).split(".")[0])

@@ -30,12 +30,7 @@ from nb2prod.cli.options import (
     NotebookArg,
     OutOption,
     RtolOption,
-    locked_parameters,
-    max_bytes,
     parameters_from,
-    run_options,
-    settings_of,
-    tolerance,
 )
 from nb2prod.errors import (
     ConversionError,
@@ -43,9 +38,10 @@ from nb2prod.errors import (
     UntaggedNotebookError,
     UsageError,
 )
+from nb2prod.notebook.read import read_notebook
 from nb2prod.notebook.vocabulary import load_vocabulary
-from nb2prod.options import Options, values
 from nb2prod.output.fastcheck import up_to_date
+from nb2prod.settings import job_for
 
 if TYPE_CHECKING:  # the pipeline is imported by the commands that need it: startup is
     # what `nb2prod check` costs on every commit
@@ -174,26 +170,25 @@ def convert(
     from nb2prod.cli import report
 
     with _errors():
-        parameters = parameters_from(context.args)
-        settings = settings_of(
-            notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
-        )
-        options = Options(
+        job = job_for(
             notebook,
-            settings.out,
-            settings.name,
-            force,
-            max_bytes(settings),
-            parameters=parameters,
+            out=out_dir,
+            name=name,
+            force=force,
+            parameters=parameters_from(context.args),
+            kernel=kernel,
+            rtol=rtol,
+            atol=atol,
+            max_calls=max_calls,
+            max_rows=max_rows,
         )
         if no_execute:
-            generated, written = pipeline.convert_static(options)
+            generated, written = pipeline.convert_static(job)
             report.warnings(err, generated.warnings)
             report.written(out, written)
             return
-        run = run_options(values(parameters), settings)
         with _progress(f"running {notebook.name}") as progress:
-            proof = pipeline.convert(options, run, tolerance(settings), progress)
+            proof = pipeline.convert(job, progress)
         if not _show_proof(proof, json_report):
             raise typer.Exit(1)
 
@@ -231,21 +226,20 @@ def verify(
                 "--name, --json and -p apply to one notebook; verify them one at a time"
             )
         for notebook in notebooks:
-            settings = settings_of(
-                notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
-            )
-            options = Options(
+            job = job_for(
                 notebook,
-                settings.out,
-                settings.name,
-                max_bytes=max_bytes(settings),
-                parameters=parameters or None,
+                out=out_dir,
+                name=name,
+                parameters=parameters or None,  # None: the last convert's
+                kernel=kernel,
+                rtol=rtol,
+                atol=atol,
+                max_calls=max_calls,
+                max_rows=max_rows,
             )
-            given = values(parameters) if parameters else locked_parameters(options)
-            run = run_options(given, settings)
             try:
                 with _progress(f"running {notebook.name}") as progress:
-                    proof = pipeline.verify(options, run, tolerance(settings), progress)
+                    proof = pipeline.verify(job, progress)
             except UntaggedNotebookError:
                 continue
             failed |= not _show_proof(proof, json_report)
@@ -257,7 +251,7 @@ def _show_proof(proof: Proof, json_report: Path | None) -> bool:
     """Print the proof; True when every recorded call matched."""
     from nb2prod.cli import report
 
-    report.warnings(err, proof.generated.warnings)
+    report.warnings(err, proof.warnings)
     report.recording_warnings(err, proof.recording)
     if proof.written is not None:
         report.written(out, proof.written)
@@ -287,31 +281,28 @@ def check(
         if name is not None and len(notebooks) > 1:
             raise UsageError("--name applies to one notebook; check them one at a time")
         for notebook in notebooks:
-            settings = settings_of(notebook, out_dir, name)
-            options = Options(
-                notebook, settings.out, settings.name, max_bytes=max_bytes(settings)
-            )
-            try:
-                folder = up_to_date(options)  # the lock proves it: no need to generate
-            except UntaggedNotebookError:
-                continue
-            if folder is None:
+            job = job_for(notebook, out=out_dir, name=name)
+            read = read_notebook(notebook, job.max_bytes)
+            if not up_to_date(
+                job, read
+            ):  # else the lock proves it: no need to generate
                 from nb2prod import pipeline
                 from nb2prod.cli import report
 
                 try:
-                    generated, stale = pipeline.check(options)
+                    _, stale = pipeline.check(job, read)
                 except UntaggedNotebookError:
                     continue
-                folder = generated.folder
                 if stale:
                     failed = True
                     command = f"nb2prod convert {notebook}" + (
                         f" --out {out_dir}" if out_dir else ""
                     )
-                    report.stale(out, str(folder), stale, command)
+                    report.stale(out, str(job.folder), stale, command)
                     continue
-            out.print(f"{escape(str(folder))}: up to date with {escape(notebook.name)}")
+            out.print(
+                f"{escape(str(job.folder))}: up to date with {escape(notebook.name)}"
+            )
     if failed:
         raise typer.Exit(1)
 
@@ -329,12 +320,7 @@ def diff(
     from nb2prod import pipeline
 
     with _errors():
-        settings = settings_of(notebook, out_dir, name)
-        _, written, text = pipeline.diff(
-            Options(
-                notebook, settings.out, settings.name, max_bytes=max_bytes(settings)
-            )
-        )
+        _, written, text = pipeline.diff(job_for(notebook, out=out_dir, name=name))
     if text:
         sys.stdout.write(text)
         raise typer.Exit(1)
@@ -362,7 +348,8 @@ def tags(
         if notebook is None:
             report.vocabulary_table(out, vocabulary)
             return
-        selection, cells = generation.analyse_cells(Options(notebook))
+        read = read_notebook(notebook, job_for(notebook).max_bytes)
+        selection, cells = generation.analyse_cells(read)
         generation.require_tags(selection)
         artifacts = generation.artifact_names(selection, cells)
         report.tagged_cells(out, selection, cells, vocabulary, artifacts)

@@ -1,24 +1,16 @@
-"""The command-line options several commands share, and how they become settings.
-
-Options left out fall back to the project's ``[tool.nb2prod]`` table, then to
-nb2prod's defaults.
-"""
+"""The command-line options several commands share; :func:`nb2prod.settings.job_for`
+resolves them (options left out fall back to ``[tool.nb2prod]``, then to the defaults
+stated once in :mod:`nb2prod.settings`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from nb2prod.errors import UsageError
-from nb2prod.notebook.read import DEFAULT_MAX_BYTES
-from nb2prod.options import Options, literal, values
-from nb2prod.project import Settings, settings_for
-from nb2prod.standalone.compare import Tolerance
-
-if TYPE_CHECKING:
-    from nb2prod.run.execute import RunOptions
+from nb2prod.settings import DEFAULT_TOLERANCE, Limits, literal
 
 NotebookArg = Annotated[
     Path, typer.Argument(help="The notebook (.ipynb).", show_default=False)
@@ -47,13 +39,17 @@ KernelOption = Annotated[
 RtolOption = Annotated[
     float | None,
     typer.Option(
-        "--rtol", help="Relative tolerance of float comparisons [default: 1e-9]."
+        "--rtol",
+        help="Relative tolerance of float comparisons "
+        f"[default: the last run's, else {DEFAULT_TOLERANCE.rtol:g}].",
     ),
 ]
 AtolOption = Annotated[
     float | None,
     typer.Option(
-        "--atol", help="Absolute tolerance of float comparisons [default: 1e-12]."
+        "--atol",
+        help="Absolute tolerance of float comparisons "
+        f"[default: the last run's, else {DEFAULT_TOLERANCE.atol:g}].",
     ),
 ]
 JsonOption = Annotated[
@@ -65,7 +61,9 @@ JsonOption = Annotated[
 MaxCallsOption = Annotated[
     int | None,
     typer.Option(
-        "--max-calls", min=1, help="Calls recorded per function [default: 5]."
+        "--max-calls",
+        min=1,
+        help=f"Calls recorded per function [default: {Limits.max_calls}].",
     ),
 ]
 MaxRowsOption = Annotated[
@@ -73,7 +71,8 @@ MaxRowsOption = Annotated[
     typer.Option(
         "--max-rows",
         min=1,
-        help="Rows kept of a large input; its output is recomputed on them [default: 100].",
+        help="Rows kept of a large input; its output is recomputed on them "
+        f"[default: {Limits.max_rows}].",
     ),
 ]
 
@@ -93,60 +92,3 @@ def parameters_from(extra: list[str]) -> dict[str, str]:
             raise UsageError(f"-p {name}: not a valid parameter name")
         found[name] = literal(value)
     return found
-
-
-def settings_of(
-    notebook: Path,
-    out_dir: Path | None,
-    name: str | None,
-    kernel: str | None = None,
-    rtol: float | None = None,
-    atol: float | None = None,
-    max_calls: int | None = None,
-    max_rows: int | None = None,
-) -> Settings:
-    """The project's [tool.nb2prod] settings for NOTEBOOK, overridden by the options."""
-    return settings_for(notebook).override(
-        out=out_dir,
-        name=name,
-        kernel=kernel,
-        rtol=rtol,
-        atol=atol,
-        max_calls=max_calls,
-        max_rows=max_rows,
-    )
-
-
-def run_options(given: dict[str, object], settings: Settings) -> RunOptions:
-    from nb2prod.run.execute import RunOptions
-    from nb2prod.run.instrument import Limits
-
-    limits = Limits(
-        settings.max_calls or Limits.max_calls, settings.max_rows or Limits.max_rows
-    )
-    return RunOptions(given, settings.kernel, limits)
-
-
-def max_bytes(settings: Settings) -> int:
-    if settings.max_size is None:
-        return DEFAULT_MAX_BYTES
-    return int(settings.max_size * 2**20)
-
-
-def tolerance(settings: Settings) -> Tolerance:
-    default = Tolerance()
-    return Tolerance(
-        default.rtol if settings.rtol is None else settings.rtol,
-        default.atol if settings.atol is None else settings.atol,
-    )
-
-
-def locked_parameters(options: Options) -> dict[str, object]:
-    from nb2prod.output.lock import read_lock
-    from nb2prod.plan.naming import package_name
-
-    folder = (options.out or options.notebook.parent) / package_name(
-        options.notebook, options.name
-    )
-    lock = read_lock(folder)
-    return values(lock.parameters) if lock else {}

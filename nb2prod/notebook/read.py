@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,11 @@ class Notebook:
     path: Path
     #: All cells, in order.
     cells: tuple[Cell, ...]
-    #: SHA-256 of what generation depends on: cell kinds, ids, tags and sources
-    #: (not outputs or execution counts, so clearing outputs changes nothing).
+    #: SHA-256 of the cells' kinds, ids, tags and sources (not outputs or
+    #: execution counts, so clearing outputs changes nothing).
     source_hash: str
+    #: The whole document as nbformat 4 JSON, from which the run's copy is made.
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def read_notebook(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Notebook:
@@ -66,7 +68,7 @@ def read_notebook(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Notebook:
     )
     if not cells:
         raise NotebookError(path, "the notebook has no cells")
-    return Notebook(path=path, cells=cells, source_hash=_source_hash(cells))
+    return Notebook(path, cells, _source_hash(cells), dict(node))
 
 
 def _load_json(path: Path, max_bytes: int) -> dict[str, Any]:

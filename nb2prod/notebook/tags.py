@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
@@ -39,6 +38,8 @@ class Selection:
     cells: tuple[RoledCell, ...]
     #: Unknown or conflicting tags.
     diagnostics: tuple[Diagnostic, ...]
+    #: SHA-256 of what generation reads (see :func:`content_hash`); the lock keeps it.
+    content_hash: str
 
     @property
     def tagged(self) -> tuple[RoledCell, ...]:
@@ -56,11 +57,12 @@ def select(notebook: Notebook, vocabulary: Vocabulary) -> Selection:
         roled, found = _role_of(notebook, cell, vocabulary)
         cells.append(roled)
         problems.extend(found)
-    hashed = dataclasses.replace(notebook, source_hash=_content_hash(notebook, cells))
-    return Selection(notebook=hashed, cells=tuple(cells), diagnostics=tuple(problems))
+    return Selection(
+        notebook, tuple(cells), tuple(problems), content_hash(notebook, cells)
+    )
 
 
-def _content_hash(notebook: Notebook, cells: list[RoledCell]) -> str:
+def content_hash(notebook: Notebook, cells: list[RoledCell]) -> str:
     """SHA-256 of what generation reads: roles, sources (directives blanked), markdown.
 
     Tags written as metadata or as a ``# nb2prod:`` line hash the same; outputs,

@@ -17,13 +17,12 @@ from pathlib import Path
 
 from nb2prod import __version__
 from nb2prod.errors import Severity
-from nb2prod.notebook.read import read_notebook
+from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.tags import select
 from nb2prod.notebook.vocabulary import load_vocabulary
-from nb2prod.options import Options
 from nb2prod.output.lock import read_lock, sha256
-from nb2prod.plan.naming import sanitise
 from nb2prod.resources import data_dir, source_fingerprint
+from nb2prod.settings import Job
 
 
 @cache
@@ -40,30 +39,26 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-def up_to_date(options: Options) -> Path | None:
-    """The package folder when the lock proves it matches the notebook; else None.
-
-    Raises :class:`UntaggedNotebookError` for a notebook without nb2prod tags.
-    """
-    notebook = read_notebook(options.notebook, options.max_bytes)
+def up_to_date(job: Job, notebook: Notebook) -> bool:
+    """True when the lock proves the package matches the notebook as read."""
     selection = select(notebook, load_vocabulary())
     if not selection.tagged or any(
         d.severity is Severity.ERROR for d in selection.diagnostics
     ):
-        return None
-    name = options.name or sanitise(options.notebook.stem)
-    folder = (options.out or options.notebook.parent) / name
-    lock = read_lock(folder)
+        return False
+    lock = read_lock(job.folder)
     if lock is None or lock.generator != fingerprint():
-        return None
-    if lock.notebook_hash != selection.notebook.source_hash:
-        return None
-    if lock.notebook != Path(os.path.relpath(options.notebook, folder)).as_posix():
-        return None
+        return False
+    if job.tolerance is not None and job.tolerance != lock.tolerance:
+        return False
+    if lock.notebook_hash != selection.content_hash:
+        return False
+    if lock.notebook != Path(os.path.relpath(job.notebook, job.folder)).as_posix():
+        return False
     for path, digest in lock.files.items():
         try:
-            if sha256((folder / path).read_bytes()) != digest:
-                return None
+            if sha256((job.folder / path).read_bytes()) != digest:
+                return False
         except OSError:
-            return None
-    return folder
+            return False
+    return True

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import Nb2ProdError
+from nb2prod.standalone.compare import Tolerance
 
 LOCK_NAME = "nb2prod.lock"
 _FORMAT = 1
@@ -45,6 +46,8 @@ class Lock:
     signatures: dict[str, Any] = field(default_factory=dict)
     #: The data contract predict was called with (from the last run).
     contract: dict[str, Any] = field(default_factory=dict)
+    #: The tolerance the package's tests compare with; None in older locks.
+    tolerance: Tolerance | None = None
 
     def text(self) -> str:
         """The lock file's content: stable JSON."""
@@ -55,6 +58,11 @@ class Lock:
             "notebook_hash": self.notebook_hash,
             "generator": self.generator,
             "parameters": dict(sorted(self.parameters.items())),
+            "tolerance": (
+                {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol}
+                if self.tolerance
+                else None
+            ),
             "python": self.python,
             "dependencies": dict(sorted(self.dependencies.items())),
             "modules": dict(sorted(self.modules.items())),
@@ -94,6 +102,7 @@ def read_lock(folder: Path) -> Lock | None:
             parameters=_strings(data.get("parameters", {})),
             signatures=dict(data.get("signatures", {})),
             contract=dict(data.get("contract", {})),
+            tolerance=_tolerance(data.get("tolerance")),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         raise Nb2ProdError(
@@ -103,3 +112,9 @@ def read_lock(folder: Path) -> Lock | None:
 
 def _strings(mapping: dict[object, object]) -> dict[str, str]:
     return {str(k): str(v) for k, v in mapping.items()}
+
+
+def _tolerance(data: Any) -> Tolerance | None:
+    if data is None:
+        return None
+    return Tolerance(rtol=float(data["rtol"]), atol=float(data["atol"]))

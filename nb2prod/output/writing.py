@@ -95,6 +95,22 @@ def refuse(report: WriteReport) -> None:
         raise WriteRefusedError(refused, report.folder)
 
 
+def refuse_edited(folder: Path, lock: Lock | None, force: bool) -> None:
+    """Raise :class:`WriteRefusedError`, before any work, when files the lock records
+    were edited since (a convert that runs the notebook would stop there anyway)."""
+    if force or lock is None:
+        return
+    known = {**lock.files, **lock.recorded}
+    edited = [
+        Path(path)
+        for path, digest in sorted(known.items())
+        if (data := _read(folder / path, binary=True)) is not None
+        and sha256(data) != digest
+    ]
+    if edited:
+        raise WriteRefusedError(edited, folder)
+
+
 def write(report: WriteReport, lock: Lock) -> None:
     """Carry out ``report``, writing the lock last; raise if any file is refused."""
     refuse(report)

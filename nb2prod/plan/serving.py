@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 #: Names pydantic models already use; a column named so gets an alias.
@@ -31,6 +32,14 @@ _FIELD_TYPES = {
 }
 #: dtypes a request column is cast to (others stay as pandas reads them).
 _CAST = ("int", "uint", "float", "bool", "datetime")
+#: Spark SQL types (pyspark.sql.types names) of the contract's value types.
+_SPARK_TYPES = {
+    "int": "LongType()",
+    "float": "DoubleType()",
+    "bool": "BooleanType()",
+    "str": "StringType()",
+    "datetime": "TimestampType()",
+}
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,88 @@ def serving_plan(contract: Mapping[str, Any]) -> ServingPlan | None:
         example=body,
         example_output=contract.get("example_output"),
     )
+
+
+@dataclass(frozen=True)
+class SparkPlan:
+    """What spark.py needs: predict's input columns and its result's Spark types."""
+
+    #: Input columns as (name, value type, required).
+    columns: tuple[tuple[str, str, bool], ...]
+    #: The result's columns and Spark types, when predict returns a DataFrame.
+    output_columns: tuple[tuple[str, str], ...]
+    #: The Spark type of the ``prediction`` column, when predict returns one value a row.
+    prediction: str
+
+
+def spark_plan(serving: ServingPlan | None) -> SparkPlan | None:
+    """What spark.py needs, or None when the package gets no spark.py (nor its extra).
+
+    spark.py is written when predict takes a DataFrame and its result has a Spark
+    type: an array, series or list of a column type (the `prediction` column), or
+    a DataFrame whose recorded example gives its columns' types.
+    """
+    if serving is None or serving.kind != "dataframe":
+        return None
+    columns = tuple(
+        (f.column, f.annotation.split(" |")[0], not f.optional) for f in serving.fields
+    )
+    if serving.output_kind == "dataframe":
+        output = _frame_output(serving.example_output)
+        if output is None:
+            return None
+        return SparkPlan(columns, tuple(output), "")
+    if serving.output_kind not in ("array", "series", "list"):
+        return None  # a single value for the whole frame is no column
+    prediction = _spark_type(serving.output.removeprefix("list[").removesuffix("]"))
+    if prediction is None:
+        return None
+    return SparkPlan(columns, (), prediction)
+
+
+def _spark_type(annotation: str) -> str | None:
+    """The Spark type of one value annotated so (``float | None``, ``list[int]``)."""
+    annotation = annotation.removesuffix(" | None")
+    if annotation.startswith("list[") and annotation.endswith("]"):
+        item = _spark_type(annotation[len("list[") : -1])
+        return f"ArrayType(T.{item})" if item else None
+    return _SPARK_TYPES.get(annotation)
+
+
+def _frame_output(rows: Any) -> list[tuple[str, str]] | None:
+    """Columns and Spark types of a DataFrame result, from its recorded example rows.
+
+    The example is JSON: a column whose recorded values are all missing is taken
+    as a float (as pandas holds missing values), and datetimes, which JSON holds as
+    text, have no Spark type here; then None.
+    """
+    if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
+        return None
+    columns = []
+    for name in rows[0]:
+        values = [row.get(name) for row in rows if row.get(name) is not None]
+        kinds = {type(value) for value in values}
+        if kinds == {bool}:
+            spark_type = _SPARK_TYPES["bool"]
+        elif kinds == {int}:
+            spark_type = _SPARK_TYPES["int"]
+        elif kinds <= {int, float}:
+            spark_type = _SPARK_TYPES["float"]
+        elif kinds == {str} and not any(_is_timestamp(value) for value in values):
+            spark_type = _SPARK_TYPES["str"]
+        else:
+            return None
+        columns.append((str(name), spark_type))
+    return columns
+
+
+def _is_timestamp(text: str) -> bool:
+    """True for the ISO text JSON holds a recorded date or time as."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _field(index: int, column: Mapping[str, Any]) -> FieldPlan:

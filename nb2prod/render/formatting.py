@@ -9,15 +9,9 @@ import black.mode
 import black.parsing
 
 from nb2prod.analysis import cache
-from nb2prod.errors import Nb2ProdError
+from nb2prod.errors import GeneratedCodeError
 
 _MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311})
-
-
-class GeneratedCodeError(Nb2ProdError):
-    """nb2prod produced Python that does not parse: a bug in nb2prod (exit 3)."""
-
-    exit_code = 3
 
 
 def format_files(files: dict[str, str]) -> dict[str, str]:

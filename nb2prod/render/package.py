@@ -7,18 +7,16 @@ import json
 import pprint
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 import jinja2
 
 from nb2prod import __version__
 from nb2prod.analysis.cells import ImportBinding
-from nb2prod.plan.dependencies import Dependency
 from nb2prod.plan.naming import distribution_name
 from nb2prod.plan.planner import Block, ModulePlan, PackagePlan, TestPlan
-from nb2prod.plan.serving import ServingPlan, serving_plan
+from nb2prod.plan.serving import ServingPlan
 from nb2prod.render.annotate import Annotator
+from nb2prod.render.model import RenderInput
 from nb2prod.render.rewrite import ARTIFACTS, statement_code, test_function
 from nb2prod.render.service import (
     SERVING_REQUIREMENTS,
@@ -34,26 +32,6 @@ MODULE_DOCS = {
     "features": "Feature functions: the notebook's nb2prod:feature cells.",
     "predict": "The prediction entrypoint: the notebook's nb2prod:predict cell.",
 }
-
-
-@dataclass(frozen=True)
-class RenderInput:
-    """What rendering needs besides the plan."""
-
-    #: The plan.
-    plan: PackagePlan
-    #: Run-time dependencies.
-    dependencies: tuple[Dependency, ...]
-    #: Dependencies only the tests need (pytest included).
-    test_dependencies: tuple[Dependency, ...]
-    #: How to write the notebook in commands (relative to the package folder's parent).
-    notebook_ref: str
-    #: Per function, the annotations its recorded calls showed.
-    signatures: Mapping[str, Any] = field(default_factory=dict)
-    #: The data contract of predict (input, output, examples), from the last run.
-    contract: Mapping[str, Any] = field(default_factory=dict)
-    #: The oldest Python the package supports (``3.11``).
-    python: str = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def render(data: RenderInput) -> dict[str, str]:
@@ -99,13 +77,9 @@ def render(data: RenderInput) -> dict[str, str]:
         ).render(common, names=[name for name, _ in plan.artifacts])
     if plan.tests:
         files.update(_tests(env, common, plan))
-    serving = serving_plan(data.contract) if plan.predict else None
-    libraries = [d.distribution for d in data.dependencies]
-    files.update(
-        service_files(env, common, plan, serving, libraries, plan.notebook.source_hash)
-    )
-    # The `spark` extra and the README's Spark section exist with spark.py.
-    spark = SPARK_REQUIREMENT if f"{src}/spark.py" in files else ""
+    serving = data.serving
+    files.update(service_files(env, common, data))
+    spark = SPARK_REQUIREMENT if data.spark is not None else ""
     files["pyproject.toml"] = env.get_template("pyproject.toml.j2").render(
         common,
         python=data.python,

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from nb2prod.plan.planner import PackagePlan
 from nb2prod.plan.serving import ServingPlan
+from nb2prod.render.model import RenderInput
 from nb2prod.standalone import casefile, compare
-from nb2prod.standalone.compare import Tolerance
 
 #: Requirements serving adds to the package (FastAPI, its server, its models).
 SERVING_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "pydantic>=2.6")
@@ -25,38 +23,24 @@ _SHIPPED = {"tests/_compare.py": compare, "tests/_cases.py": casefile}
 #: The `spark` extra of a package whose predict takes a DataFrame (spark.py);
 #: [sql] brings pyarrow, which mapInPandas needs.
 SPARK_REQUIREMENT = "pyspark[sql]>=4.3.0"
-#: Spark SQL types (pyspark.sql.types names) of the contract's value types.
-_SPARK_TYPES = {
-    "int": "LongType()",
-    "float": "DoubleType()",
-    "bool": "BooleanType()",
-    "str": "StringType()",
-    "datetime": "TimestampType()",
-}
 
 
 def service_files(
-    env: jinja2.Environment,
-    common: Mapping[str, str],
-    plan: PackagePlan,
-    serving: ServingPlan | None,
-    libraries: list[str],
-    notebook_hash: str,
+    env: jinja2.Environment, common: Mapping[str, str], data: RenderInput
 ) -> dict[str, str]:
-    """Provenance, golden tests and their helpers; serving, batch and Spark when possible."""
-    tolerance = Tolerance()
-    numbers = {"rtol": repr(tolerance.rtol), "atol": repr(tolerance.atol)}
+    """Provenance, golden tests and their helpers; serving, batch and Spark when decided."""
+    plan, serving = data.plan, data.serving
+    numbers = {"rtol": repr(data.tolerance.rtol), "atol": repr(data.tolerance.atol)}
     src = f"src/{plan.package}"
     files = {
         f"{src}/_provenance.py": env.get_template("_provenance.py.j2").render(
-            common, notebook_hash=notebook_hash
+            common, notebook_hash=data.notebook_hash
         ),
         "tests/test_recorded_calls.py": env.get_template(
             "test_recorded_calls.py.j2"
         ).render(common, **numbers),
     }
     files.update(_shipped_copies())
-    spark = _spark_context(serving) if plan.predict else None
     if serving is None or plan.predict is None:
         return files
     context = {
@@ -66,7 +50,7 @@ def service_files(
         "serving": serving,
         "example": repr(serving.example),
         "example_output": repr(serving.example_output),
-        "libraries": libraries,
+        "libraries": [d.distribution for d in data.dependencies],
         "has_artifacts": bool(plan.artifacts),
         "max_body_bytes": MAX_BODY_BYTES,
         **_wrong_value(serving),
@@ -78,9 +62,12 @@ def service_files(
     files["tests/test_serve.py"] = env.get_template("test_serve.py.j2").render(context)
     if serving.kind != "scalar":
         files[f"{src}/batch.py"] = env.get_template("batch.py.j2").render(context)
-    if spark is not None:
+    if data.spark is not None:
         files[f"{src}/spark.py"] = env.get_template("spark.py.j2").render(
-            context, **spark
+            context,
+            spark_columns=data.spark.columns,
+            spark_output_columns=data.spark.output_columns,
+            spark_prediction=data.spark.prediction,
         )
     return files
 
@@ -93,84 +80,6 @@ def _shipped_copies() -> dict[str, str]:
         + Path(str(module.__file__)).read_text("utf-8")
         for target, module in _SHIPPED.items()
     }
-
-
-def _spark_context(serving: ServingPlan | None) -> dict[str, Any] | None:
-    """What spark.py.j2 needs, or None when there is no spark.py to render.
-
-    spark.py is written when predict takes a DataFrame and its result has a Spark
-    type: an array, series or list of a column type (the `prediction` column), or
-    a DataFrame whose recorded example gives its columns' types.
-    """
-    if serving is None or serving.kind != "dataframe":
-        return None
-    columns = [
-        (f.column, f.annotation.split(" |")[0], not f.optional) for f in serving.fields
-    ]
-    if serving.output_kind == "dataframe":
-        output = _frame_output(serving.example_output)
-        if output is None:
-            return None
-        return {
-            "spark_columns": columns,
-            "spark_output_columns": output,
-            "spark_prediction": "",
-        }
-    if serving.output_kind not in ("array", "series", "list"):
-        return None  # a single value for the whole frame is no column
-    prediction = _spark_type(serving.output.removeprefix("list[").removesuffix("]"))
-    if prediction is None:
-        return None
-    return {
-        "spark_columns": columns,
-        "spark_output_columns": [],
-        "spark_prediction": prediction,
-    }
-
-
-def _spark_type(annotation: str) -> str | None:
-    """The Spark type of one value annotated so (``float | None``, ``list[int]``)."""
-    annotation = annotation.removesuffix(" | None")
-    if annotation.startswith("list[") and annotation.endswith("]"):
-        item = _spark_type(annotation[len("list[") : -1])
-        return f"ArrayType(T.{item})" if item else None
-    return _SPARK_TYPES.get(annotation)
-
-
-def _frame_output(rows: Any) -> list[tuple[str, str]] | None:
-    """Columns and Spark types of a DataFrame result, from its recorded example rows.
-
-    The example is JSON: a column whose recorded values are all missing is taken
-    as a float (as pandas holds missing values), and datetimes, which JSON holds as
-    text, have no Spark type here; then None.
-    """
-    if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
-        return None
-    columns = []
-    for name in rows[0]:
-        values = [row.get(name) for row in rows if row.get(name) is not None]
-        kinds = {type(value) for value in values}
-        if kinds == {bool}:
-            spark_type = _SPARK_TYPES["bool"]
-        elif kinds == {int}:
-            spark_type = _SPARK_TYPES["int"]
-        elif kinds <= {int, float}:
-            spark_type = _SPARK_TYPES["float"]
-        elif kinds == {str} and not any(_is_timestamp(value) for value in values):
-            spark_type = _SPARK_TYPES["str"]
-        else:
-            return None
-        columns.append((str(name), spark_type))
-    return columns
-
-
-def _is_timestamp(text: str) -> bool:
-    """True for the ISO text JSON holds a recorded date or time as."""
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _wrong_value(serving: ServingPlan) -> dict[str, Any]:

@@ -8,45 +8,23 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nb2prod.analysis.cells import CellAnalysis
-from nb2prod.errors import Nb2ProdError
+from nb2prod.errors import Nb2ProdError, NotebookRunError
 from nb2prod.plan.planner import PackagePlan
-from nb2prod.run.instrument import CELL_NUMBER, INJECTED, Limits, instrument
+from nb2prod.run.instrument import CELL_NUMBER, INJECTED, instrument
+from nb2prod.settings import RunOptions
 
 #: Called after each code cell ran, with (cells done, cells in all).
 Progress = Callable[[int, int], None]
 
 _LAUNCH = (sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-class NotebookRunError(Nb2ProdError):
-    """The notebook raised while papermill ran it."""
-
-    def __init__(self, message: str, kernel_traceback: str) -> None:
-        super().__init__(message)
-        #: The kernel's traceback, shown with --debug.
-        self.details = kernel_traceback
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run the notebook."""
-
-    #: Values for the parameters cell, as papermill's ``-p NAME VALUE``.
-    parameters: Mapping[str, object]
-    #: A Jupyter kernel name; None runs nb2prod's own Python environment.
-    kernel: str | None = None
-    #: How much the recorder keeps.
-    limits: Limits = field(default_factory=Limits)
-    #: Seconds a cell may run; None for no limit.
-    cell_timeout: int | None = None
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,17 @@ cells calling :class:`nb2prod.standalone.recorder.Session` are injected around t
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nb2prod.analysis.cells import CellAnalysis, Kind
 from nb2prod.notebook.vocabulary import Role
 from nb2prod.plan.planner import PackagePlan
+from nb2prod.settings import Limits
+from nb2prod.standalone import recorder
 from nb2prod.standalone.recorder import SESSION
 
 #: Tag of every cell nb2prod injects.
@@ -23,23 +25,15 @@ INJECTED = "nb2prod-injected"
 CELL_NUMBER = "nb2prod_cell"
 
 
-@dataclass(frozen=True)
-class Limits:
-    """How much the recorder keeps."""
-
-    #: Calls recorded per function (the first ones).
-    max_calls: int = 5
-    #: Rows kept of a large input; its output is recomputed on them.
-    max_rows: int = 100
-
-
 def instrument(
     plan: PackagePlan, cells: Sequence[CellAnalysis], folder: Path, limits: Limits
 ) -> Any:
     """The notebook to run: the user's cells plus the recorder's."""
     import nbformat  # imported here: it is slow to import, and only runs need it
 
-    original = nbformat.read(str(plan.notebook.path), as_version=4)  # type: ignore[no-untyped-call]
+    # The copy is made from the very read the plan came from: a save while the
+    # kernel runs cannot make the recording describe another notebook.
+    original = nbformat.from_dict(copy.deepcopy(plan.notebook.document))  # type: ignore[no-untyped-call]
     roles = {c.cell.cell.number: c.cell.role for c in cells}
     wraps = _wraps_after(plan)
     fixtures = {t.cell.cell.cell.number: t for t in plan.tests if t.fixtures}
@@ -102,8 +96,8 @@ def _definitions(plan: PackagePlan) -> dict[str, str]:
 
 def _setup(folder: Path, limits: Limits, entrypoint: str | None) -> str:
     return (
-        "import nb2prod.standalone.recorder\n"
-        f"{SESSION} = nb2prod.standalone.recorder.Session({json.dumps(str(folder))}, "
+        f"import {recorder.__name__}\n"
+        f"{SESSION} = {recorder.__name__}.Session({json.dumps(str(folder))}, "
         f"max_calls={limits.max_calls}, max_rows={limits.max_rows}, "
         f"entrypoint={json.dumps(entrypoint) if entrypoint else None})"
     )

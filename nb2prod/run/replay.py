@@ -88,7 +88,7 @@ def replay(src: Path, package: str, cases: Path, tolerance: Tolerance) -> Verify
         output = Path(work) / "report.json"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src.resolve())])}
         command = [
-            sys.executable, "-m", "nb2prod.run.replay", package, str(cases.resolve()), str(output),
+            sys.executable, "-m", __name__, package, str(cases.resolve()), str(output),
             "--rtol", repr(tolerance.rtol), "--atol", repr(tolerance.atol),
         ]  # fmt: skip
         done = subprocess.run(

@@ -21,6 +21,10 @@ from nb2prod.standalone import casefile, contract, valuetypes
 
 #: The name of the session object in the notebook's namespace.
 SESSION = "__nb2prod__"
+#: Calls recorded per function unless the run says otherwise (the first ones).
+MAX_CALLS = 5
+#: Rows kept of a large input unless the run says otherwise.
+MAX_ROWS = 100
 
 
 class Session:
@@ -29,8 +33,8 @@ class Session:
     def __init__(
         self,
         folder: str,
-        max_calls: int = 10,
-        max_rows: int = 1000,
+        max_calls: int = MAX_CALLS,
+        max_rows: int = MAX_ROWS,
         entrypoint: str | None = None,
     ) -> None:
         self.folder = Path(folder)
