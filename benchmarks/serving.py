@@ -121,13 +121,8 @@ def load_package(root: Path) -> Package:
     sys.path.insert(0, str(root / "src"))
     serve = importlib.import_module(f"{name}.serve")
     predict = importlib.import_module(f"{name}.predict").predict
-    spec = importlib.util.spec_from_file_location(
-        "_bench_cases", root / "tests" / "_cases.py"
-    )
-    assert spec is not None and spec.loader is not None
-    cases = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = cases
-    spec.loader.exec_module(cases)
+    sys.path.insert(0, str(root / "tests"))  # the package's copied helpers: _replay
+    cases = importlib.import_module("_replay.casefile")
     return Package(root, name, predict, serve, cases)
 
 
@@ -272,7 +267,7 @@ def summary(runs: list[Measured]) -> Measured:
 
 
 def same_predictions(package: Package, first: Path, second: Path) -> None:
-    compare = _import(package.root / "tests" / "_compare.py", "_bench_compare")
+    compare = importlib.import_module("_replay.compare")
     expected = pd.read_csv(first, usecols=["prediction"])["prediction"].to_numpy()
     actual = pd.read_csv(second, usecols=["prediction"])["prediction"].to_numpy()
     outcome = compare.compare(expected, actual, compare.Tolerance())
@@ -280,15 +275,6 @@ def same_predictions(package: Package, first: Path, second: Path) -> None:
         sys.exit(
             f"batch and direct outputs differ at {outcome.where}: {outcome.detail}"
         )
-
-
-def _import(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def mib(size: int) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from typer.testing import CliRunner
@@ -36,3 +40,20 @@ def run_cli(*args: str | Path) -> Run:
     """Run ``nb2prod ARGS`` in this process."""
     result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def import_replay(alias: str, package_root: Path) -> tuple[ModuleType, ModuleType]:
+    """A generated package's copied case files and comparators (``tests/_replay``),
+    imported under ``alias`` so that several packages' copies can live in one process.
+    """
+    folder = package_root / "tests" / "_replay"
+    spec = importlib.util.spec_from_file_location(
+        alias, folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[alias] = module
+    spec.loader.exec_module(module)
+    cases = importlib.import_module(f"{alias}.casefile")
+    compare = importlib.import_module(f"{alias}.compare")
+    return cases, compare

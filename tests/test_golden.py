@@ -50,7 +50,10 @@ def generate_case(case: str, tmp_path: Path) -> dict[str, str]:
 
 #: Modules every package's tests get as verbatim copies of nb2prod's own; checked
 #: against their source here rather than stored once more per case.
-SHIPPED = {"tests/_compare.py": "compare.py", "tests/_cases.py": "casefile.py"}
+SHIPPED = {
+    f"tests/_replay/{name}": name
+    for name in ("compare.py", "arrays.py", "casefile.py", "tables.py")
+}
 TOOL = Path(nb2prod.__file__).parent / "standalone"
 
 
@@ -62,6 +65,7 @@ def test_golden_package(case: str, tmp_path: Path) -> None:
         assert isinstance(copy, str)
         assert copy.startswith("# Copied by nb2prod from nb2prod/")
         assert copy.endswith((TOOL / source).read_text("utf-8"))
+    assert files.pop("tests/_replay/__init__.py").startswith('"""nb2prod')
     expected_dir = GOLDEN / case / "expected"
     if UPDATE:
         shutil.rmtree(expected_dir, ignore_errors=True)

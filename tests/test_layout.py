@@ -60,6 +60,8 @@ def imports(path: Path, *, top_level_only: bool = False) -> list[tuple[str, int]
     for node in nodes:
         if isinstance(node, ast.Import):
             found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            continue  # relative: a sibling (the standalone modules import so)
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.append((node.module, node.lineno))
             if node.module == "nb2prod":  # from nb2prod import x: x is a module or not

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, import_replay, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -83,8 +83,8 @@ class Package:
     root: Path
     dist: str
     serve: ModuleType  # the generated serve module: EXAMPLE, Row, to_json
-    cases: ModuleType  # tests/_cases.py
-    compare: ModuleType  # tests/_compare.py
+    cases: ModuleType  # tests/_replay/casefile.py
+    compare: ModuleType  # tests/_replay/compare.py
 
     @property
     def takes_rows(self) -> bool:
@@ -117,15 +117,6 @@ class Package:
     def assert_equal(self, expected: Any, actual: Any) -> None:
         outcome = self.compare.compare(expected, actual, self.compare.Tolerance())
         assert outcome.equal, f"{outcome.where}: {outcome.detail}"
-
-
-def import_path(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while defined
-    spec.loader.exec_module(module)
-    return module
 
 
 def forget(name: str) -> None:
@@ -169,17 +160,18 @@ def packages(converted: Path) -> Iterator[dict[str, Package]]:
         project = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))
         dist = project["project"]["name"]
         assert project["project"]["scripts"][f"{dist}-serve"] == f"{name}.serve:main"
+        replay = import_replay(f"_e2e_{name}_replay", root)
         found[name] = Package(
             name=name,
             root=root,
             dist=dist,
             serve=import_serve(name, root / "src"),
-            cases=import_path(f"_e2e_{name}_cases", root / "tests" / "_cases.py"),
-            compare=import_path(f"_e2e_{name}_compare", root / "tests" / "_compare.py"),
+            cases=replay[0],
+            compare=replay[1],
         )
     yield found
     for name in NAMES:
-        for module in (name, f"_e2e_{name}_cases", f"_e2e_{name}_compare"):
+        for module in (name, f"_e2e_{name}_replay"):
             forget(module)
 
 

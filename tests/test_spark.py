@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, import_replay, run_cli
 
 from nb2prod.plan.serving import SparkPlan, serving_plan, spark_plan
 from notebooks import code, write
@@ -144,8 +144,8 @@ class Package:
     root: Path
     spark: ModuleType  # <pkg>.spark
     predict: Any
-    cases: ModuleType  # tests/_cases.py
-    compare: ModuleType  # tests/_compare.py
+    cases: ModuleType  # tests/_replay/casefile.py
+    compare: ModuleType  # tests/_replay/compare.py
 
     def recorded_inputs(self) -> list[pd.DataFrame]:
         """The frames the notebook passed to predict()."""
@@ -240,22 +240,14 @@ def spark(churn_root: Path, frames_root: Path) -> Iterator[SparkSession]:
 
 def package(root: Path) -> Package:
     name = root.name
+    replay = import_replay(f"_spark_{name}_replay", root)
     return Package(
         root=root,
         spark=importlib.import_module(f"{name}.spark"),
         predict=importlib.import_module(f"{name}.predict").predict,
-        cases=import_path(f"_spark_{name}_cases", root / "tests" / "_cases.py"),
-        compare=import_path(f"_spark_{name}_compare", root / "tests" / "_compare.py"),
+        cases=replay[0],
+        compare=replay[1],
     )
-
-
-def import_path(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while defined
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

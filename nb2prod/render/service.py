@@ -10,7 +10,7 @@ import jinja2
 
 from nb2prod.plan.serving import ServingPlan
 from nb2prod.render.model import RenderInput
-from nb2prod.standalone import casefile, compare
+from nb2prod.standalone import arrays, casefile, compare, tables
 
 #: Requirements serving adds to the package (FastAPI, its server, its models).
 SERVING_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "pydantic>=2.6")
@@ -18,8 +18,11 @@ SERVING_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "pydantic>=2.6")
 SERVING_TEST_REQUIREMENTS = ("httpx>=0.27",)
 #: Largest request body served by default, in bytes.
 MAX_BODY_BYTES = 1_000_000
-#: The tool's standalone modules shipped (copied) into every package's tests.
-_SHIPPED = {"tests/_compare.py": compare, "tests/_cases.py": casefile}
+#: The folder of the package's tests that holds copies of nb2prod's comparators
+#: and case files, so that its golden tests need no nb2prod.
+SHIPPED_FOLDER = "tests/_replay"
+#: The standalone modules copied there (they import only each other, relatively).
+_SHIPPED = (compare, arrays, casefile, tables)
 #: The `spark` extra of a package whose predict takes a DataFrame (spark.py);
 #: [sql] brings pyarrow, which mapInPandas needs.
 SPARK_REQUIREMENT = "pyspark[sql]>=4.3.0"
@@ -73,13 +76,18 @@ def service_files(
 
 
 def _shipped_copies() -> dict[str, str]:
-    """compare.py and casefile.py, so the package's tests need no nb2prod."""
+    """The comparators and case files, verbatim, so the package's tests need no nb2prod."""
     note = "# Copied by nb2prod from {name}: the package's tests use it as `nb2prod verify` does.\n"
-    return {
-        target: note.format(name=module.__name__.replace(".", "/") + ".py")
-        + Path(str(module.__file__)).read_text("utf-8")
-        for target, module in _SHIPPED.items()
+    files = {
+        f"{SHIPPED_FOLDER}/__init__.py": '"""nb2prod\'s comparators and case files, '
+        'copied: the golden tests replay the notebook\'s calls with them."""\n'
     }
+    for module in _SHIPPED:
+        source = Path(str(module.__file__))
+        files[f"{SHIPPED_FOLDER}/{source.name}"] = note.format(
+            name=module.__name__.replace(".", "/") + ".py"
+        ) + source.read_text("utf-8")
+    return files
 
 
 def _wrong_value(serving: ServingPlan) -> dict[str, Any]:

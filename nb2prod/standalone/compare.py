@@ -9,16 +9,19 @@ import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
+from typing import Any
 
 _MAX_SHOWN = 80  # characters of one value's repr in a detail
-_MAX_LISTED = 10  # labels listed in full when columns or indexes differ
+MAX_LISTED = 10  # labels listed in full when columns or indexes differ
 _CONTEXT = 20  # characters shown either side of the first difference in long text
 _PYTHON_NUMBERS = {bool: "bool", int: "int", float: "float", complex: "complex"}
+#: Types compared by the arrays module (numpy, pandas), by module and class name.
+_ARRAY_TYPES = (
+    ("numpy", "ndarray"),
+    ("pandas", "DataFrame"),
+    ("pandas", "Series"),
+    ("pandas", "Index"),
+)
 _EXACT_TYPES = (
     str,
     bytes,
@@ -53,8 +56,8 @@ class Comparison:
     note: str = ""
 
 
-_EQUAL = Comparison(True)
-_EXACTLY = Tolerance(rtol=0.0, atol=0.0)
+EQUAL = Comparison(True)
+EXACTLY = Tolerance(rtol=0.0, atol=0.0)
 _Comparator = Callable[[Any, Any, Tolerance], Comparison]
 
 
@@ -104,16 +107,12 @@ def _comparator_for(kind: str | type[object], value: object) -> _Comparator:
         return _compare_numbers
     if kind in ("bool", "int") or _is_exact(value):
         return _compare_exact
-    if kind == "sparse":
-        return _compare_sparse
-    if _is_a(value, "numpy", "ndarray"):
-        return _compare_arrays
-    if _is_a(value, "pandas", "DataFrame"):
-        return _compare_frames
-    if _is_a(value, "pandas", "Series"):
-        return _compare_series
-    if _is_a(value, "pandas", "Index"):
-        return _compare_indexes
+    if kind == "sparse" or any(
+        _is_a(value, module, name) for module, name in _ARRAY_TYPES
+    ):
+        from . import arrays  # imports numpy or pandas, which the value's type loaded
+
+        return arrays.comparator_for(value)
     if isinstance(value, Mapping):
         return _compare_mappings
     if isinstance(value, list | tuple):
@@ -140,7 +139,7 @@ def _compare_numbers(
     # complex() takes every width of numpy float and complex to double precision.
     close = _close(complex(expected), complex(actual), tolerance)
     max_abs, max_rel = _differences(complex(expected), complex(actual))
-    detail = "" if close else _difference_text(expected, actual)
+    detail = "" if close else difference_text(expected, actual)
     return Comparison(close, detail=detail, max_abs=max_abs, max_rel=max_rel)
 
 
@@ -166,8 +165,8 @@ def _compare_exact(
     # NaT, the missing date, is the one value here that does not equal itself.
     both_missing = expected != expected and actual != actual
     if expected == actual or both_missing:
-        return _EQUAL
-    return Comparison(False, detail=_difference_text(expected, actual))
+        return EQUAL
+    return Comparison(False, detail=difference_text(expected, actual))
 
 
 def _compare_with_eq(
@@ -180,7 +179,7 @@ def _compare_with_eq(
     except Exception as error:
         detail = f"== failed: {type(error).__name__}: {error}"
         return Comparison(False, detail=_clip(detail), note=note)
-    detail = "" if equal else _difference_text(expected, actual)
+    detail = "" if equal else difference_text(expected, actual)
     return Comparison(equal, detail=detail, note=note)
 
 
@@ -203,15 +202,15 @@ def _compare_sequences(
     if len(expected) != len(actual):
         return Comparison(False, detail=_length_text(expected, actual))
     pairs = enumerate(zip(expected, actual, strict=True))
-    return _combine((f"[{i}]", compare(e, a, tolerance)) for i, (e, a) in pairs)
+    return combine((f"[{i}]", compare(e, a, tolerance)) for i, (e, a) in pairs)
 
 
 def _length_text(expected: Sequence[object], actual: Sequence[object]) -> str:
     text = f"expected {len(expected)} items, got {len(actual)}"
     shorter = min(len(expected), len(actual))
     if len(actual) > shorter:
-        return f"{text}; first extra item: {_show(actual[shorter])}"
-    return f"{text}; first missing item: {_show(expected[shorter])}"
+        return f"{text}; first extra item: {show(actual[shorter])}"
+    return f"{text}; first missing item: {show(expected[shorter])}"
 
 
 def _compare_mappings(
@@ -221,8 +220,8 @@ def _compare_mappings(
 ) -> Comparison:
     if expected.keys() != actual.keys():
         return Comparison(False, detail=_membership_text("keys", expected, actual))
-    return _combine(
-        (f"[{_show(key)}]", compare(value, actual[key], tolerance))
+    return combine(
+        (f"[{show(key)}]", compare(value, actual[key], tolerance))
         for key, value in expected.items()
     )
 
@@ -231,7 +230,7 @@ def _compare_sets(
     expected: AbstractSet[object], actual: AbstractSet[object], tolerance: Tolerance
 ) -> Comparison:
     if expected == actual:
-        return _EQUAL
+        return EQUAL
     return Comparison(False, detail=_membership_text("elements", expected, actual))
 
 
@@ -241,12 +240,12 @@ def _membership_text(
     missing = [item for item in expected if item not in actual]
     extra = [item for item in actual if item not in expected]
     found = (("missing", missing), ("extra", extra))
-    return ", ".join(f"{how} {noun} {_show(items)}" for how, items in found if items)
+    return ", ".join(f"{how} {noun} {show(items)}" for how, items in found if items)
 
 
-def _combine(parts: Iterable[tuple[str, Comparison]]) -> Comparison:
+def combine(parts: Iterable[tuple[str, Comparison]]) -> Comparison:
     """The first difference, its path prefixed, with maxima and notes over all parts."""
-    first = _EQUAL
+    first = EQUAL
     max_abs = max_rel = 0.0
     notes: dict[str, None] = {}
     for path, part in parts:
@@ -264,218 +263,23 @@ def _join(path: str, where: str) -> str:
     return f"{path}, {where}"
 
 
-# numpy and scipy.sparse
-
-
-def _compare_arrays(
-    expected: NDArray[Any], actual: NDArray[Any], tolerance: Tolerance
-) -> Comparison:
-    import numpy as np
-
-    if expected.shape != actual.shape:
-        detail = f"expected shape {expected.shape}, got {actual.shape}"
-        return Comparison(False, "shape", detail)
-    if expected.dtype != actual.dtype:
-        return Comparison(False, "dtype", _dtypes_text(expected.dtype, actual.dtype))
-    if expected.dtype.kind == "O":
-        return _combine(
-            (_position(index), compare(expected[index], actual[index], tolerance))
-            for index in np.ndindex(expected.shape)
-        )
-    same = _same_elements(expected, actual, tolerance)
-    result = _first_difference(
-        same,
-        expected.flat,
-        actual.flat,
-        lambda i: _position(np.unravel_index(i, expected.shape)),
-    )
-    return _with_differences(result, expected, actual)
-
-
-def _position(index: tuple[Any, ...]) -> str:
-    return f"[{', '.join(str(i) for i in index)}]" if index else ""
-
-
-def _same_elements(
-    expected: NDArray[Any], actual: NDArray[Any], tolerance: Tolerance
-) -> NDArray[np.bool_]:
-    import numpy as np
-
-    if expected.dtype.kind in "fc":
-        close = np.isclose(
-            actual, expected, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True
-        )
-        return np.asarray(close, dtype=bool)
-    same = np.asarray(expected == actual, dtype=bool)
-    if expected.dtype.kind in "mM":
-        same |= np.isnat(expected) & np.isnat(actual)
-    return same
-
-
-def _first_difference(
-    same: NDArray[np.bool_], expected: Any, actual: Any, where: Callable[[int], str]
-) -> Comparison:
-    """The first element that differs (in flat C order), and how many do."""
-    import numpy as np
-
-    if same.all():
-        return _EQUAL
-    first = int(np.argmin(same))  # argmin of booleans is the first False
-    count = same.size - int(np.count_nonzero(same))
-    text = _difference_text(expected[first], actual[first])
-    detail = f"{text}; {count} of {same.size} elements differ"
-    return Comparison(False, where(first), detail)
-
-
-def _with_differences(
-    result: Comparison, expected: NDArray[Any], actual: NDArray[Any]
-) -> Comparison:
-    """The result with max_abs and max_rel over the finite pairs of inexact arrays."""
-    import numpy as np
-
-    if expected.dtype.kind not in "fc":
-        return result
-    finite = np.isfinite(expected) & np.isfinite(actual)
-    differences = np.abs(actual[finite] - expected[finite])
-    scale = np.abs(expected[finite])
-    relative = differences[scale != 0] / scale[scale != 0]
-    max_abs = float(differences.max(initial=0.0))
-    return replace(result, max_abs=max_abs, max_rel=float(relative.max(initial=0.0)))
-
-
-def _compare_sparse(expected: Any, actual: Any, tolerance: Tolerance) -> Comparison:
-    import numpy as np
-
-    if expected.shape != actual.shape:
-        detail = f"expected shape {expected.shape}, got {actual.shape}"
-        return Comparison(False, "shape", detail)
-    expected, actual = expected.tocsr(), actual.tocsr()
-    # Only entries stored on either side can differ; |e| + |a| stores exactly
-    # those, so the comparison never densifies the matrices.
-    rows, columns = (abs(expected) + abs(actual)).nonzero()
-    expected_values = np.asarray(expected[rows, columns]).ravel()
-    actual_values = np.asarray(actual[rows, columns]).ravel()
-    same = _same_elements(expected_values, actual_values, tolerance)
-    result = _first_difference(
-        same, expected_values, actual_values, lambda i: f"[{rows[i]}, {columns[i]}]"
-    )
-    return _with_differences(result, expected_values, actual_values)
-
-
-# pandas
-
-
-def _compare_frames(expected: Any, actual: Any, tolerance: Tolerance) -> Comparison:
-    difference = (
-        _labels_difference(expected.columns, actual.columns, "columns", "columns")
-        or _labels_difference(expected.index, actual.index, "index", "index")
-        or _dtypes_difference(expected, actual)
-    )
-    if difference:
-        return difference
-    return _combine(
-        (
-            f"column {_show(name)}",
-            _compare_values(expected.iloc[:, i], actual.iloc[:, i], tolerance),
-        )
-        for i, name in enumerate(expected.columns)
-    )
-
-
-def _dtypes_difference(expected: Any, actual: Any) -> Comparison | None:
-    columns = zip(expected.columns, expected.dtypes, actual.dtypes, strict=True)
-    for name, expected_dtype, actual_dtype in columns:
-        if expected_dtype != actual_dtype:
-            detail = _dtypes_text(expected_dtype, actual_dtype)
-            return Comparison(False, f"column {_show(name)} dtype", detail)
-    return None
-
-
-def _compare_series(expected: Any, actual: Any, tolerance: Tolerance) -> Comparison:
-    if expected.name != actual.name:
-        detail = f"expected name {_show(expected.name)}, got {_show(actual.name)}"
-        return Comparison(False, "name", detail)
-    difference = _labels_difference(expected.index, actual.index, "index", "index")
-    if difference:
-        return difference
-    if expected.dtype != actual.dtype:
-        return Comparison(False, "dtype", _dtypes_text(expected.dtype, actual.dtype))
-    return _compare_values(expected, actual, tolerance)
-
-
-def _compare_indexes(expected: Any, actual: Any, tolerance: Tolerance) -> Comparison:
-    return _labels_difference(expected, actual, "", "labels") or _EQUAL
-
-
-def _labels_difference(
-    expected: Any, actual: Any, where: str, noun: str
-) -> Comparison | None:
-    """How two pandas Indexes differ in values or order, or None when they do not."""
-    if expected.equals(actual):
-        return None
-    return Comparison(
-        False, where, _labels_text(noun, expected.tolist(), actual.tolist())
-    )
-
-
-def _labels_text(noun: str, expected: list[object], actual: list[object]) -> str:
-    if max(len(expected), len(actual)) <= _MAX_LISTED:
-        return f"expected {noun} {_show(expected)}, got {_show(actual)}"
-    if len(expected) != len(actual):
-        return f"expected {len(expected)} {noun}, got {len(actual)}"
-    pairs = enumerate(zip(expected, actual, strict=True))
-    at = next((i for i, (e, a) in pairs if not compare(e, a, _EXACTLY).equal), 0)
-    shown = f"expected {_show(expected[at])}, got {_show(actual[at])}"
-    return f"{noun} differ at position {at}: {shown}"
-
-
-def _compare_values(expected: Any, actual: Any, tolerance: Tolerance) -> Comparison:
-    """Element-wise values of two Series whose index and dtype are equal."""
-    from pandas.api.types import is_complex_dtype, is_float_dtype
-
-    def row(position: int) -> str:
-        return f"row {_show(expected.index[position])}"
-
-    if is_float_dtype(expected.dtype) or is_complex_dtype(expected.dtype):
-        expected_values, actual_values = _numbers(expected), _numbers(actual)
-        same = _same_elements(expected_values, actual_values, tolerance)
-        result = _first_difference(same, expected_values, actual_values, row)
-        return _with_differences(result, expected_values, actual_values)
-    same = _exactly_same(expected, actual)
-    return _first_difference(same, expected.iloc, actual.iloc, row)
-
-
-def _numbers(series: Any) -> NDArray[Any]:
-    import numpy as np
-
-    return np.asarray(series.to_numpy(na_value=np.nan))
-
-
-def _exactly_same(expected: Any, actual: Any) -> NDArray[np.bool_]:
-    import numpy as np
-
-    both_missing = expected.isna().to_numpy() & actual.isna().to_numpy()
-    equal = (expected == actual).fillna(False).to_numpy(dtype=bool)
-    return np.asarray(equal | both_missing, dtype=bool)
-
-
 # Details
 
 
-def _difference_text(expected: object, actual: object) -> str:
+def difference_text(expected: object, actual: object) -> str:
     """'expected X, got Y', with the differences of numbers or an excerpt of long text."""
     kind = _kind(expected)
     if kind in ("float", "complex") and _kind(actual) == kind:
         return _numbers_text(expected, actual)
     if isinstance(expected, str | bytes) and isinstance(actual, str | bytes):
         return _text_difference(expected, actual)
-    return f"expected {_show(expected)}, got {_show(actual)}"
+    return f"expected {show(expected)}, got {show(actual)}"
 
 
-def _dtypes_text(expected: object, actual: object) -> str:
+def dtypes_text(expected: object, actual: object) -> str:
     names = str(expected), str(actual)
     if names[0] == names[1]:  # e.g. two "category" dtypes with other categories
-        names = _show(expected), _show(actual)
+        names = show(expected), show(actual)
     return f"expected dtype {names[0]}, got {names[1]}"
 
 
@@ -495,17 +299,17 @@ def _number(value: Any) -> str:
 
 def _text_difference(expected: str | bytes, actual: str | bytes) -> str:
     if max(len(expected), len(actual)) <= _MAX_SHOWN:
-        return f"expected {_show(expected)}, got {_show(actual)}"
+        return f"expected {show(expected)}, got {show(actual)}"
     shorter = min(len(expected), len(actual))
     pairs = enumerate(zip(expected, actual, strict=False))
     at = next((i for i, (e, a) in pairs if e != a), shorter)
     start, end = max(at - _CONTEXT, 0), at + _CONTEXT
-    shown = f"expected {_show(expected[start:end])}, got {_show(actual[start:end])}"
+    shown = f"expected {show(expected[start:end])}, got {show(actual[start:end])}"
     lengths = f"lengths {len(expected)} and {len(actual)}"
     return f"text differs at character {at} ({lengths}): {shown}"
 
 
-def _show(value: object) -> str:
+def show(value: object) -> str:
     numpy = sys.modules.get("numpy")
     # numpy 2 shows scalars as np.float64(0.5); the legacy style shows 0.5.
     legacy = numpy.printoptions(legacy="1.25") if numpy else contextlib.nullcontext()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nb2prod.standalone.valuetypes import describe as describe_type
+from .valuetypes import describe as describe_type
 
 #: Rows kept as the example request.
 EXAMPLE_ROWS = 3

@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, packages_distributions, ver
 from pathlib import Path
 from typing import Any
 
-from nb2prod.standalone import casefile, contract, valuetypes
+from . import casefile, contract, valuetypes
 
 #: The name of the session object in the notebook's namespace.
 SESSION = "__nb2prod__"

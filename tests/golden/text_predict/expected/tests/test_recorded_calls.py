@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from _cases import load
-from _compare import Tolerance, compare
+from _replay.casefile import load
+from _replay.compare import Tolerance, compare
 
 PACKAGE = "text_predict"
 CASES = Path(__file__).parent / "cases"
