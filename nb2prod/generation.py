@@ -28,6 +28,7 @@ from nb2prod.notebook.vocabulary import Role, load_vocabulary
 from nb2prod.options import Options
 from nb2prod.output.fastcheck import fingerprint
 from nb2prod.output.lock import Lock, read_lock, sha256
+from nb2prod.plan.artifacts import SavedArtifact, saved_artifacts
 from nb2prod.plan.dependencies import resolve
 from nb2prod.plan.naming import package_name
 from nb2prod.plan.planner import PackagePlan, make_plan
@@ -108,7 +109,11 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
     contract = (
         recording.contract if recording else (previous.contract if previous else {})
     )
-    modules = _runtime_modules(plan, contract)
+    saved = saved_artifacts(
+        [name for name, _ in plan.artifacts],
+        recording.artifacts if recording else (previous.artifacts if previous else {}),
+    )
+    modules = _runtime_modules(plan, contract, saved)
     owners = previous.modules if previous else {}
     runtime, unknown = resolve(modules, locked, package, pinned, owners)
     tests, unknown_tests = resolve(_test_modules(plan), locked, package, owners=owners)
@@ -126,14 +131,15 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
             signatures,
             contract,
             python,
+            saved,
         )
     )
     files: dict[str, str | bytes] = dict(format_files(rendered))
     generated_hashes = {path: sha256(text) for path, text in files.items()}
     if recording is not None:
-        saved = recorded_files(recording, package)
-        files.update(saved)
-        recorded = {path: sha256(data) for path, data in saved.items()}
+        run_files = recorded_files(recording, package)
+        files.update(run_files)
+        recorded = {path: sha256(data) for path, data in run_files.items()}
     else:
         recorded = previous.recorded if previous else {}
     lock = Lock(
@@ -152,6 +158,10 @@ def generate(options: Options, recording: Recording | None = None) -> Generated:
         parameters=dict(overrides),
         signatures=dict(signatures),
         contract=dict(contract),
+        artifacts={
+            name: {"format": s.format, "trusted": list(s.trusted)}
+            for name, s in saved.items()
+        },
     )
     warnings = tuple(d for d in plan.diagnostics if d.severity is Severity.WARNING)
     warnings += _unknown(options, unknown + unknown_tests) + _unused(options, unused)
@@ -264,12 +274,14 @@ def _require_shipping_cells(selection: Selection) -> None:
         )
 
 
-def _runtime_modules(plan: PackagePlan, contract: Mapping[str, Any]) -> list[str]:
-    # The artifacts loader reads joblib files; batch scoring reads with pandas.
+def _runtime_modules(
+    plan: PackagePlan, contract: Mapping[str, Any], saved: Mapping[str, SavedArtifact]
+) -> list[str]:
+    # The artifacts loader reads skops and joblib files; batch scoring reads with pandas.
     batch = plan.predict is not None and serving_plan(contract) is not None
     return [
         *plan.runtime_modules,
-        *(["joblib"] if plan.artifacts else []),
+        *sorted({s.format for s in saved.values()}),
         *(["pandas"] if batch else []),
     ]
 

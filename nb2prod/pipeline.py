@@ -13,7 +13,7 @@ from pathlib import Path
 from nb2prod.errors import ConversionError, Location, Nb2ProdError, error
 from nb2prod.generation import Generated, generate
 from nb2prod.options import Options
-from nb2prod.output.lock import LOCK_NAME
+from nb2prod.output.lock import LOCK_NAME, sha256
 from nb2prod.output.writing import Fate, WriteReport, plan_changes, refuse, write
 from nb2prod.run.execute import Progress, Recording, RunOptions, execute
 from nb2prod.run.replay import VerifyReport, replay
@@ -132,7 +132,31 @@ def check(options: Options) -> tuple[Generated, list[StaleFile]]:
             stale.append(
                 StaleFile(path, unified_diff(path, _text(on_disk), _text(wanted)))
             )
-    return generated, stale
+    return generated, stale + _changed_since_run(generated)
+
+
+def _changed_since_run(generated: Generated) -> list[StaleFile]:
+    """Files the last run saved (artifacts, cases, fixtures) that are not what it saved.
+
+    Their manifest cannot tell: whoever swaps a file can rewrite its entry too. The
+    lock recorded each file's hash when the notebook ran.
+    """
+    if generated.from_run:
+        return []
+    stale = []
+    for path, digest in sorted(generated.lock.recorded.items()):
+        on_disk = _read(generated.folder / path)
+        found = None if on_disk is None else sha256(on_disk)
+        if found != digest:
+            what = "is missing" if found is None else f"has SHA-256 {found}"
+            stale.append(
+                StaleFile(
+                    path,
+                    f"{path}: {what}, but nb2prod.lock recorded {digest} when the "
+                    "notebook ran\n",
+                )
+            )
+    return stale
 
 
 def diff(options: Options) -> tuple[Generated, WriteReport, str]:

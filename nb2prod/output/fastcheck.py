@@ -60,7 +60,9 @@ def up_to_date(options: Options) -> Path | None:
         return None
     if lock.notebook != Path(os.path.relpath(options.notebook, folder)).as_posix():
         return None
-    for path, digest in lock.files.items():
+    # The run's files (artifacts above all) too: a file swapped together with its
+    # manifest entry still differs from the hash the lock recorded.
+    for path, digest in {**lock.files, **lock.recorded}.items():
         try:
             if sha256((folder / path).read_bytes()) != digest:
                 return None

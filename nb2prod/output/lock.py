@@ -45,6 +45,8 @@ class Lock:
     signatures: dict[str, Any] = field(default_factory=dict)
     #: The data contract predict was called with (from the last run).
     contract: dict[str, Any] = field(default_factory=dict)
+    #: How each artifact was saved (file, format, trusted types), from the last run.
+    artifacts: dict[str, Any] = field(default_factory=dict)
 
     def text(self) -> str:
         """The lock file's content: stable JSON."""
@@ -63,6 +65,7 @@ class Lock:
             "recorded": dict(sorted(self.recorded.items())),
             "signatures": self.signatures,
             "contract": self.contract,
+            "artifacts": dict(sorted(self.artifacts.items())),
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -94,6 +97,7 @@ def read_lock(folder: Path) -> Lock | None:
             parameters=_strings(data.get("parameters", {})),
             signatures=dict(data.get("signatures", {})),
             contract=dict(data.get("contract", {})),
+            artifacts=dict(data.get("artifacts", {})),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         raise Nb2ProdError(

@@ -71,6 +71,9 @@ class Recording:
     signatures: dict[str, Any]
     #: The data contract of the predict function (input, output, examples).
     contract: dict[str, Any]
+    #: How each artifact was saved: its file, format (skops or joblib) and, for
+    #: skops, the types it holds beyond skops' own trusted ones.
+    artifacts: dict[str, Any] = field(default_factory=dict)
 
 
 def execute(
@@ -197,6 +200,7 @@ def _recording(folder: Path, executed: Path, seconds: float) -> Recording:
         seconds=seconds,
         signatures=summary.get("signatures", {}),
         contract=summary.get("contract", {}),
+        artifacts=summary.get("artifacts", {}),
     )
 
 
