@@ -14,7 +14,14 @@ from nb2prod.errors import ConversionError, Location, Nb2ProdError, error
 from nb2prod.generation import Generated, generate
 from nb2prod.options import Options
 from nb2prod.output.lock import LOCK_NAME, sha256
-from nb2prod.output.writing import Fate, WriteReport, plan_changes, refuse, write
+from nb2prod.output.writing import (
+    Fate,
+    WriteReport,
+    plan_changes,
+    refuse,
+    require_writable,
+    write,
+)
 from nb2prod.run.execute import Progress, Recording, RunOptions, execute
 from nb2prod.run.replay import VerifyReport, replay
 from nb2prod.standalone.compare import Tolerance
@@ -70,6 +77,7 @@ def convert(
     6. replay the recorded calls against the written package in a fresh process.
     """
     static = generate(options)
+    require_writable(static.folder)
     _refuse_early(static, options.force)
     with _run_folder(static.folder) as folder:
         recording = execute(static.plan, static.cells, folder, run, progress)
@@ -220,10 +228,9 @@ def _require_calls(generated: Generated, recording: Recording) -> None:
 
 @contextmanager
 def _run_folder(package: Path) -> Iterator[Path]:
-    package.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(
-        prefix=f".{package.name}.run-", dir=package.parent
-    ) as folder:
+    # In the system's temporary folder: what a killed run leaves behind (recorded
+    # data included) never lands beside, or inside, a package that gets committed.
+    with tempfile.TemporaryDirectory(prefix=f"nb2prod-{package.name}.run-") as folder:
         yield Path(folder)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -147,6 +148,10 @@ def _checked(
             }.get(kind, kind)
             raise ProjectConfigError(
                 f"{path}: {where}: '{key}' must be {kind}, not {value!r}"
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ProjectConfigError(
+                f"{path}: {where}: '{key}' must be a finite number, not {value!r}"
             )
         positive = isinstance(value, int | float) and value > 0
         if key in ("max-calls", "max-rows", "max-size") and not positive:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -33,10 +32,12 @@ from nb2prod.cli.options import (
     locked_parameters,
     max_bytes,
     parameters_from,
+    require_usable,
     run_options,
     settings_of,
     tolerance,
 )
+from nb2prod.cli.terminal import safe
 from nb2prod.errors import (
     ConversionError,
     Nb2ProdError,
@@ -100,19 +101,24 @@ def _errors() -> Iterator[None]:
         if _state["debug"]:
             details = getattr(exc, "details", "")
             if details:
-                err.print(escape(details))
+                err.print(safe(details))
             raise
         # Located problems carry their own severity; other errors get one.
         prefix = "" if isinstance(exc, ConversionError) else "[red]error:[/] "
-        err.print(f"{prefix}{escape(str(exc))}")
+        err.print(f"{prefix}{safe(str(exc))}")
         raise typer.Exit(exc.exit_code) from None
-    except (typer.Exit, KeyboardInterrupt):
+    except typer.Exit:
         raise
+    except KeyboardInterrupt:
+        if _state["debug"]:
+            raise
+        err.print("[red]interrupted[/]: nothing more was written")
+        raise typer.Exit(130) from None
     except Exception as exc:
         if _state["debug"]:
             raise
         err.print(
-            f"[red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}\n"
+            f"[red]internal error:[/] {safe(type(exc).__name__)}: {safe(str(exc))}\n"
             "This is a bug in nb2prod; rerun with --debug for the traceback and report it."
         )
         raise typer.Exit(3) from None
@@ -178,6 +184,7 @@ def convert(
         settings = settings_of(
             notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
         )
+        require_usable(settings.out, json_report)
         options = Options(
             notebook,
             settings.out,
@@ -234,6 +241,7 @@ def verify(
             settings = settings_of(
                 notebook, out_dir, name, kernel, rtol, atol, max_calls, max_rows
             )
+            require_usable(settings.out, json_report)
             options = Options(
                 notebook,
                 settings.out,
@@ -311,7 +319,7 @@ def check(
                     )
                     report.stale(out, str(folder), stale, command)
                     continue
-            out.print(f"{escape(str(folder))}: up to date with {escape(notebook.name)}")
+            out.print(f"{safe(str(folder))}: up to date with {safe(notebook.name)}")
     if failed:
         raise typer.Exit(1)
 
@@ -338,7 +346,7 @@ def diff(
     if text:
         sys.stdout.write(text)
         raise typer.Exit(1)
-    out.print(f"{escape(str(written.folder))}: no changes")
+    out.print(f"{safe(str(written.folder))}: no changes")
 
 
 @app.command()

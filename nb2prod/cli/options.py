@@ -150,3 +150,20 @@ def locked_parameters(options: Options) -> dict[str, object]:
     )
     lock = read_lock(folder)
     return values(lock.parameters) if lock else {}
+
+
+def require_usable(out: Path | None, json_report: Path | None) -> None:
+    """Refuse, before any work, an --out that is a file or a --json with no folder."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise UsageError(
+            f"--out {out}: is a file; --out names the folder that receives the "
+            "package folder"
+        )
+    if json_report is None:
+        return
+    if json_report.is_dir():
+        raise UsageError(f"--json {json_report}: is a folder; name a file")
+    if not json_report.parent.is_dir():
+        raise UsageError(
+            f"--json {json_report}: the folder {json_report.parent} does not exist"
+        )
