@@ -32,6 +32,7 @@ from nb2prod.notebook.tags import Selection, select
 from nb2prod.notebook.vocabulary import Role, load_vocabulary
 from nb2prod.output.fastcheck import fingerprint
 from nb2prod.output.lock import Lock, read_lock, sha256
+from nb2prod.plan.artifacts import SavedArtifact, saved_artifacts
 from nb2prod.plan.dependencies import Dependency, resolve
 from nb2prod.plan.naming import package_name, refuse_shadowing
 from nb2prod.plan.planner import PackagePlan, make_plan
@@ -65,6 +66,8 @@ class RunFacts:
     tolerance: Tolerance
     #: SHA-256 of every file the run saved, by path in the package.
     recorded: Mapping[str, str]
+    #: How each artifact was saved (file, format, trusted types).
+    artifacts: Mapping[str, Any]
     #: Those files' contents when the run just happened; None leaves the files on disk.
     saved: Mapping[str, bytes] | None = None
 
@@ -80,6 +83,7 @@ class RunFacts:
             parameters=lock.parameters if job.parameters is None else job.parameters,
             tolerance=job.tolerance or lock.tolerance or DEFAULT_TOLERANCE,
             recorded=lock.recorded,
+            artifacts=lock.artifacts,
         )
 
     def with_run(self, recording: Recording, package: str) -> RunFacts:
@@ -90,6 +94,7 @@ class RunFacts:
             signatures=recording.signatures,
             contract=recording.contract,
             pinned=recording.libraries,
+            artifacts=recording.artifacts,
             recorded={path: sha256(data) for path, data in saved.items()},
             saved=saved,
         )
@@ -169,10 +174,11 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
     job, previous = prepared.job, prepared.previous
     plan, unused = _with_parameters(prepared.plan, facts.parameters)
     serving = serving_plan(facts.contract) if plan.predict else None
+    saved = saved_artifacts([name for name, _ in plan.artifacts], facts.artifacts)
     locked = previous.dependencies if previous else {}
     owners = previous.modules if previous else {}
     runtime, unknown = resolve(
-        _runtime_modules(plan, batch=serving is not None),
+        _runtime_modules(plan, saved, batch=serving is not None),
         locked,
         job.package,
         facts.pinned,
@@ -198,10 +204,11 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
             spark=spark_plan(serving),
             tolerance=facts.tolerance,
             python=python,
+            artifacts=saved,
         )
     )
     files: dict[str, str | bytes] = dict(format_files(rendered))
-    lock = _lock(prepared, facts, files, [*runtime, *tests], python)
+    lock = _lock(prepared, facts, files, [*runtime, *tests], python, saved)
     files.update(facts.saved or {})
     warnings = prepared.warnings + _unknown(job, unknown + unknown_tests)
     warnings += _unused(job, unused)
@@ -217,6 +224,7 @@ def _lock(
     files: Mapping[str, str | bytes],
     dependencies: list[Dependency],
     python: str,
+    saved: Mapping[str, SavedArtifact],
 ) -> Lock:
     job = prepared.job
     return Lock(
@@ -234,6 +242,10 @@ def _lock(
         signatures=dict(facts.signatures),
         contract=dict(facts.contract),
         tolerance=facts.tolerance,
+        artifacts={
+            name: {"format": s.format, "trusted": list(s.trusted)}
+            for name, s in saved.items()
+        },
     )
 
 
@@ -334,11 +346,13 @@ def _require_shipping_cells(selection: Selection) -> None:
         )
 
 
-def _runtime_modules(plan: PackagePlan, *, batch: bool) -> list[str]:
-    # The artifacts loader reads joblib files; batch scoring reads with pandas.
+def _runtime_modules(
+    plan: PackagePlan, saved: Mapping[str, SavedArtifact], *, batch: bool
+) -> list[str]:
+    # The artifacts loader reads skops and joblib files; batch scoring reads with pandas.
     return [
         *plan.runtime_modules,
-        *(["joblib"] if plan.artifacts else []),
+        *sorted({s.format for s in saved.values()}),
         *(["pandas"] if batch else []),
     ]
 

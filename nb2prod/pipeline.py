@@ -13,12 +13,13 @@ from pathlib import Path
 from nb2prod.errors import ConversionError, Diagnostic, Location, Nb2ProdError, error
 from nb2prod.generation import Generated, Prepared, RunFacts, prepare, render_package
 from nb2prod.notebook.read import Notebook, read_notebook
-from nb2prod.output.lock import LOCK_NAME
+from nb2prod.output.lock import LOCK_NAME, sha256
 from nb2prod.output.writing import (
     Fate,
     WriteReport,
     plan_changes,
     refuse_edited,
+    require_writable,
     write,
 )
 from nb2prod.plan.planner import PackagePlan
@@ -84,6 +85,7 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
     6. replay the recorded calls against the written package in a fresh process.
     """
     prepared = prepare(job, read_notebook(job.notebook, job.max_bytes))
+    require_writable(job.folder)
     refuse_edited(job.folder, prepared.previous, job.force)
     before = RunFacts.from_lock(prepared.previous, job)
     with _run_folder(job.folder) as folder:
@@ -140,7 +142,29 @@ def check(job: Job, notebook: Notebook) -> tuple[Generated, list[StaleFile]]:
             stale.append(
                 StaleFile(path, unified_diff(path, _text(on_disk), _text(wanted)))
             )
-    return generated, stale
+    return generated, stale + _changed_since_run(generated)
+
+
+def _changed_since_run(generated: Generated) -> list[StaleFile]:
+    """Files the last run saved (artifacts, cases, fixtures) that are not what it saved.
+
+    Their manifest cannot tell: whoever swaps a file can rewrite its entry too. The
+    lock recorded each file's hash when the notebook ran.
+    """
+    stale = []
+    for path, digest in sorted(generated.lock.recorded.items()):
+        on_disk = _read(generated.folder / path)
+        found = None if on_disk is None else sha256(on_disk)
+        if found != digest:
+            what = "is missing" if found is None else f"has SHA-256 {found}"
+            stale.append(
+                StaleFile(
+                    path,
+                    f"{path}: {what}, but nb2prod.lock recorded {digest} when the "
+                    "notebook ran\n",
+                )
+            )
+    return stale
 
 
 def diff(job: Job) -> tuple[Generated, WriteReport, str]:
@@ -209,10 +233,9 @@ def _require_calls(plan: PackagePlan, recording: Recording) -> None:
 
 @contextmanager
 def _run_folder(package: Path) -> Iterator[Path]:
-    package.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(
-        prefix=f".{package.name}.run-", dir=package.parent
-    ) as folder:
+    # In the system's temporary folder: what a killed run leaves behind (recorded
+    # data included) never lands beside, or inside, a package that gets committed.
+    with tempfile.TemporaryDirectory(prefix=f"nb2prod-{package.name}.run-") as folder:
         yield Path(folder)
 
 

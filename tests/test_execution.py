@@ -127,7 +127,7 @@ def test_tampered_artifact_is_refused_at_load(
     package, _ = converted["churn_classification"]
     copy = tmp_path / "churn_classification"
     shutil.copytree(package, copy)
-    artifact = copy / "src/churn_classification/artifacts/model.joblib"
+    artifact = copy / "src/churn_classification/artifacts/model.skops"
     artifact.write_bytes(artifact.read_bytes()[:-10])
     probe = "from churn_classification import artifacts; artifacts.model"
     result = subprocess.run(
@@ -138,7 +138,7 @@ def test_tampered_artifact_is_refused_at_load(
         check=False,
     )
     assert result.returncode == 1
-    assert "ArtifactError: artifact 'model': model.joblib has SHA-256" in result.stderr
+    assert "ArtifactError: artifact 'model': model.skops has SHA-256" in result.stderr
     assert "refusing to load it" in result.stderr
 
 

@@ -32,6 +32,7 @@ PINNED = {
     "pandas": "2.2.0",
     "pytest": "8.0.0",
     "scikit-learn": "1.5.0",
+    "skops": "0.16.0",
 }
 
 

@@ -490,9 +490,9 @@ def env_package_dir(env: Env, name: str) -> Path:
 
 
 def test_docs_and_openapi_example(server: Server) -> None:
-    docs = server.client.get("/docs")
-    assert docs.status_code == 200
-    assert "swagger" in docs.text.lower()
+    # FastAPI's /docs page loads scripts from a public CDN: off unless asked for.
+    assert server.client.get("/docs").status_code == 404
+    assert server.client.get("/redoc").status_code == 404
     schema = server.client.get("/openapi.json").json()
     examples = schema["components"]["schemas"]["PredictRequest"]["examples"]
     assert server.package.serve.EXAMPLE in examples

@@ -114,9 +114,11 @@ def test_finish_saves_artifacts_with_hashes_and_aliases_notebook_classes(
     entry = manifest["artifacts"]["model"]
     assert entry["type"] == "pkg.common.Scaler"
     assert len(entry["sha256"]) == 64
-    assert b"__main__" not in (tmp_path / "artifacts/model.joblib").read_bytes()
+    assert entry["format"] == "skops"
+    assert entry["trusted"] == ["pkg.common.Scaler"]
+    assert b"__main__" not in (tmp_path / "artifacts/model.skops").read_bytes()
     summary = json.loads((tmp_path / "recording.json").read_text())
-    assert summary["libraries"]["joblib"]
+    assert summary["libraries"]["skops"]
 
 
 def test_an_artifact_holding_an_unshipped_notebook_class_is_refused(

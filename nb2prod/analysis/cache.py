@@ -5,14 +5,21 @@ and stored where users expect caches: ``$NB2PROD_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/nb2prod``, else ``~/.cache/nb2prod``. ``NB2PROD_NO_CACHE=1``
 turns it off. A damaged or unreadable entry is recomputed, never trusted; a cache
 that cannot be written is skipped.
+
+Entries are pickles, so each one carries an HMAC made with a key only this user can
+read (``key``, mode 0600, in the cache folder): an entry planted by anyone else,
+who can write the folder but not read the key, is a miss, never unpickled.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import os
 import pickle
+import secrets
+import stat
 import tempfile
 from collections.abc import Callable
 from functools import cache
@@ -77,27 +84,63 @@ def _key(*parts: str) -> str:
 
 def _load(key: str) -> object:
     root = folder()
-    if root is None:
+    secret = _secret(root) if root is not None else None
+    if root is None or secret is None:
         return None
     try:
-        with (root / key[:2] / key).open("rb") as handle:
-            return pickle.load(handle)
-    except Exception:  # missing, damaged, or from another version: recompute
+        data = (root / key[:2] / key).read_bytes()
+    except OSError:
+        return None
+    mac, body = data[:_MAC_SIZE], data[_MAC_SIZE:]
+    if not hmac.compare_digest(mac, hmac.digest(secret, body, "sha256")):
+        return None  # planted or damaged: never unpickled
+    try:
+        return pickle.loads(body)
+    except Exception:  # from another version: recompute
         return None
 
 
 def _store(key: str, value: object) -> None:
     root = folder()
-    if root is None:
+    secret = _secret(root) if root is not None else None
+    if root is None or secret is None:
         return
     target = root / key[:2] / key
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.write(hmac.digest(secret, body, "sha256") + body)
         Path(handle.name).replace(target)
     except OSError:
         pass  # a read-only or full cache only costs speed
+
+
+_MAC_SIZE = 32
+
+
+@cache
+def _secret(root: Path) -> bytes | None:
+    """This user's cache key, created on first use; None (no cache) if it is unsafe."""
+    path = root / "key"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(handle, "wb") as new:
+                new.write(secrets.token_bytes(32))
+        status = path.lstat()
+        if not stat.S_ISREG(status.st_mode) or status.st_mode & 0o077:
+            return None
+        if hasattr(os, "getuid") and status.st_uid != os.getuid():
+            return None
+        secret = path.read_bytes()
+    except OSError:
+        return None
+    return secret if len(secret) == 32 else None
 
 
 def _without_nodes(cell: CellAnalysis) -> CellAnalysis:

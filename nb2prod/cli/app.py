@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -31,7 +30,9 @@ from nb2prod.cli.options import (
     OutOption,
     RtolOption,
     parameters_from,
+    require_usable,
 )
+from nb2prod.cli.terminal import safe
 from nb2prod.errors import (
     ConversionError,
     Nb2ProdError,
@@ -96,19 +97,24 @@ def _errors() -> Iterator[None]:
         if _state["debug"]:
             details = getattr(exc, "details", "")
             if details:
-                err.print(escape(details))
+                err.print(safe(details))
             raise
         # Located problems carry their own severity; other errors get one.
         prefix = "" if isinstance(exc, ConversionError) else "[red]error:[/] "
-        err.print(f"{prefix}{escape(str(exc))}")
+        err.print(f"{prefix}{safe(str(exc))}")
         raise typer.Exit(exc.exit_code) from None
-    except (typer.Exit, KeyboardInterrupt):
+    except typer.Exit:
         raise
+    except KeyboardInterrupt:
+        if _state["debug"]:
+            raise
+        err.print("[red]interrupted[/]: nothing more was written")
+        raise typer.Exit(130) from None
     except Exception as exc:
         if _state["debug"]:
             raise
         err.print(
-            f"[red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}\n"
+            f"[red]internal error:[/] {safe(type(exc).__name__)}: {safe(str(exc))}\n"
             "This is a bug in nb2prod; rerun with --debug for the traceback and report it."
         )
         raise typer.Exit(3) from None
@@ -182,6 +188,7 @@ def convert(
             max_calls=max_calls,
             max_rows=max_rows,
         )
+        require_usable(job.folder.parent, json_report)
         if no_execute:
             generated, written = pipeline.convert_static(job)
             report.warnings(err, generated.warnings)
@@ -237,6 +244,7 @@ def verify(
                 max_calls=max_calls,
                 max_rows=max_rows,
             )
+            require_usable(job.folder.parent, json_report)
             try:
                 with _progress(f"running {notebook.name}") as progress:
                     proof = pipeline.verify(job, progress)
@@ -300,9 +308,7 @@ def check(
                     )
                     report.stale(out, str(job.folder), stale, command)
                     continue
-            out.print(
-                f"{escape(str(job.folder))}: up to date with {escape(notebook.name)}"
-            )
+            out.print(f"{safe(str(job.folder))}: up to date with {safe(notebook.name)}")
     if failed:
         raise typer.Exit(1)
 
@@ -324,7 +330,7 @@ def diff(
     if text:
         sys.stdout.write(text)
         raise typer.Exit(1)
-    out.print(f"{escape(str(written.folder))}: no changes")
+    out.print(f"{safe(str(written.folder))}: no changes")
 
 
 @app.command()

@@ -92,3 +92,20 @@ def parameters_from(extra: list[str]) -> dict[str, str]:
             raise UsageError(f"-p {name}: not a valid parameter name")
         found[name] = literal(value)
     return found
+
+
+def require_usable(out: Path | None, json_report: Path | None) -> None:
+    """Refuse, before any work, an --out that is a file or a --json with no folder."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise UsageError(
+            f"--out {out}: is a file; --out names the folder that receives the "
+            "package folder"
+        )
+    if json_report is None:
+        return
+    if json_report.is_dir():
+        raise UsageError(f"--json {json_report}: is a folder; name a file")
+    if not json_report.parent.is_dir():
+        raise UsageError(
+            f"--json {json_report}: the folder {json_report.parent} does not exist"
+        )

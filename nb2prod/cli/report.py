@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from nb2prod.analysis.cells import CellAnalysis, Kind
+from nb2prod.cli.terminal import safe
 from nb2prod.errors import Diagnostic
 from nb2prod.notebook.tags import Selection
 from nb2prod.notebook.vocabulary import Role, Vocabulary
@@ -30,7 +30,7 @@ _FATE_STYLE = {
 def warnings(console: Console, diagnostics: Iterable[Diagnostic]) -> None:
     """Print warnings, one block each."""
     for diagnostic in diagnostics:
-        console.print(escape(str(diagnostic)), style="yellow", highlight=False)
+        console.print(safe(str(diagnostic)), style="yellow", highlight=False)
 
 
 def written(console: Console, report: WriteReport) -> None:
@@ -44,16 +44,16 @@ def written(console: Console, report: WriteReport) -> None:
             folded[(folder, change.fate)] = folded.get((folder, change.fate), 0) + 1
             continue
         style = _FATE_STYLE[change.fate]
-        console.print(f"  [{style}]{change.fate.value:>9}[/] {escape(change.path)}")
+        console.print(f"  [{style}]{change.fate.value:>9}[/] {safe(change.path)}")
     for (folder, fate), count in sorted(
         folded.items(), key=lambda i: (i[0][0], i[0][1].value)
     ):
         style = _FATE_STYLE[fate]
-        console.print(f"  [{style}]{fate.value:>9}[/] {escape(folder)} ({count} files)")
+        console.print(f"  [{style}]{fate.value:>9}[/] {safe(folder)} ({count} files)")
     counts = ", ".join(
         f"{report.count(fate)} {fate.value}" for fate in Fate if report.count(fate)
     )
-    console.print(f"[bold]{escape(str(report.folder))}[/]: {counts or 'nothing to do'}")
+    console.print(f"[bold]{safe(str(report.folder))}[/]: {counts or 'nothing to do'}")
 
 
 def _recorded_folder(path: str) -> str:
@@ -66,7 +66,7 @@ def _recorded_folder(path: str) -> str:
 def recording_warnings(console: Console, recording: Recording) -> None:
     """What the recorder could not store."""
     for message in recording.warnings:
-        console.print(f"warning: {escape(message)}", style="yellow")
+        console.print(f"warning: {safe(message)}", style="yellow")
 
 
 def equivalence(console: Console, report: VerifyReport, recording: Recording) -> None:
@@ -87,13 +87,13 @@ def equivalence(console: Console, report: VerifyReport, recording: Recording) ->
     console.print(table)
     for function in report.functions:
         for note in function.notes:
-            console.print(f"note: {function.function}: {escape(note)}", style="dim")
+            console.print(f"note: {function.function}: {safe(note)}", style="dim")
         if function.mismatch is not None:
             mismatch = function.mismatch
             where = f" at {mismatch.where}" if mismatch.where else ""
             console.print(
-                f"[red]mismatch:[/] {escape(function.function)}, call tests/cases/"
-                f"{escape(mismatch.case)}{escape(where)}: {escape(mismatch.detail)}"
+                f"[red]mismatch:[/] {safe(function.function)}, call tests/cases/"
+                f"{safe(mismatch.case)}{safe(where)}: {safe(mismatch.detail)}"
             )
     seconds = f"notebook ran in {recording.seconds:.1f} s"
     tolerance = f"rtol={report.tolerance.rtol:g}, atol={report.tolerance.atol:g}"
@@ -113,10 +113,10 @@ def stale(
 ) -> None:
     """The diff of every stale file and the command that fixes it."""
     for item in files:
-        console.print(escape(item.diff), end="", highlight=False, soft_wrap=True)
+        console.print(safe(item.diff), end="", highlight=False, soft_wrap=True)
     console.print(
-        f"[red]{escape(folder)}: {len(files)} file(s) differ from what the notebook "
-        f"generates.[/] Fix with: [bold]{escape(command)}[/]",
+        f"[red]{safe(folder)}: {len(files)} file(s) differ from what the notebook "
+        f"generates.[/] Fix with: [bold]{safe(command)}[/]",
         highlight=False,
     )
 
@@ -158,8 +158,8 @@ def tagged_cells(
             str(cell.cell.cell.number),
             cell.cell.cell.id or "",
             tag,
-            escape(first.strip()[:60]),
-            escape(_ships(cell, vocabulary, artifacts)),
+            safe(first.strip()[:60]),
+            safe(_ships(cell, vocabulary, artifacts)),
         )
     console.print(table)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,14 +74,7 @@ def read_notebook(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Notebook:
 
 def _load_json(path: Path, max_bytes: int) -> dict[str, Any]:
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise NotebookError(
-                path,
-                f"the file is {_size(size)}, over the {_size(max_bytes)} limit",
-                "clear the notebook's outputs (Edit → Clear Outputs of All Cells)",
-            )
-        text = path.read_bytes().decode("utf-8-sig")
+        text = _read_regular(path, max_bytes).decode("utf-8-sig")
     except FileNotFoundError:
         raise NotebookError(path, "no such file") from None
     except IsADirectoryError:
@@ -97,11 +91,36 @@ def _load_json(path: Path, max_bytes: int) -> dict[str, Any]:
         raise NotebookError(
             path, f"is not valid JSON: {exc.msg} at line {exc.lineno}, col {exc.colno}"
         ) from None
+    except RecursionError:
+        raise NotebookError(
+            path, "is JSON nested too deeply to be a notebook"
+        ) from None
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise NotebookError(
             path, "is JSON but not a Jupyter notebook (no 'nbformat' field)"
         )
     return raw
+
+
+def _read_regular(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, after checking (before reading) that it is a regular file
+    under the limit: a FIFO would hang and /dev/zero would never end."""
+    status = path.stat()
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError
+    if not stat.S_ISREG(status.st_mode):
+        raise NotebookError(path, "is not a regular file (a device, FIFO or socket)")
+    if status.st_size > max_bytes:
+        raise NotebookError(
+            path,
+            f"the file is {_size(status.st_size)}, over the {_size(max_bytes)} limit",
+            "clear the notebook's outputs (Edit → Clear Outputs of All Cells)",
+        )
+    with path.open("rb") as file:
+        data = file.read(max_bytes + 1)  # it may have grown since
+    if len(data) > max_bytes:
+        raise NotebookError(path, f"the file is over the {_size(max_bytes)} limit")
+    return data
 
 
 def _to_nbformat4(path: Path, raw: dict[str, Any]) -> Any:

@@ -55,7 +55,9 @@ def up_to_date(job: Job, notebook: Notebook) -> bool:
         return False
     if lock.notebook != Path(os.path.relpath(job.notebook, job.folder)).as_posix():
         return False
-    for path, digest in lock.files.items():
+    # The run's files (artifacts above all) too: a file swapped together with its
+    # manifest entry still differs from the hash the lock recorded.
+    for path, digest in {**lock.files, **lock.recorded}.items():
         try:
             if sha256((job.folder / path).read_bytes()) != digest:
                 return False

@@ -48,6 +48,8 @@ class Lock:
     contract: dict[str, Any] = field(default_factory=dict)
     #: The tolerance the package's tests compare with; None in older locks.
     tolerance: Tolerance | None = None
+    #: How each artifact was saved (file, format, trusted types), from the last run.
+    artifacts: dict[str, Any] = field(default_factory=dict)
 
     def text(self) -> str:
         """The lock file's content: stable JSON."""
@@ -71,6 +73,7 @@ class Lock:
             "recorded": dict(sorted(self.recorded.items())),
             "signatures": self.signatures,
             "contract": self.contract,
+            "artifacts": dict(sorted(self.artifacts.items())),
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -103,6 +106,7 @@ def read_lock(folder: Path) -> Lock | None:
             signatures=dict(data.get("signatures", {})),
             contract=dict(data.get("contract", {})),
             tolerance=_tolerance(data.get("tolerance")),
+            artifacts=dict(data.get("artifacts", {})),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         raise Nb2ProdError(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from nb2prod.errors import WriteRefusedError
+from nb2prod.errors import Nb2ProdError, WriteRefusedError
 from nb2prod.output.lock import LOCK_NAME, Lock, sha256
 
 
@@ -119,10 +120,36 @@ def write(report: WriteReport, lock: Lock) -> None:
         c.path: c.new for c in report.changes if c.fate in (Fate.CREATED, Fate.UPDATED)
     }
     staged[LOCK_NAME] = lock.text()
+    require_writable(folder)
+    try:
+        _write_staged(folder, staged, report)
+    except OSError as exc:
+        raise Nb2ProdError(
+            f"{folder}: the package could not be written: {exc.strerror or exc}"
+        ) from None
+
+
+def require_writable(folder: Path) -> None:
+    """Refuse, before any work, a package folder that cannot be created or written."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise Nb2ProdError(f"{existing}: is a file, so the package cannot go in it")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise Nb2ProdError(
+            f"{existing}: the folder is not writable, so the package cannot be "
+            "written there; choose another folder with --out"
+        )
+
+
+def _write_staged(
+    folder: Path, staged: dict[str, str | bytes | None], report: WriteReport
+) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(
-        tempfile.mkdtemp(prefix=f".{folder.name}.nb2prod-", dir=folder.parent)
-    )
+    # os.mkdir honours the umask; tempfile.mkdtemp would leave the package 0700.
+    temporary = folder.parent / f".{folder.name}.nb2prod-{secrets.token_hex(6)}"
+    temporary.mkdir()
     try:
         for path, content in staged.items():
             target = temporary / path

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nb2prod.plan.artifacts import SavedArtifact
 from nb2prod.plan.dependencies import Dependency
 from nb2prod.plan.planner import PackagePlan
 from nb2prod.plan.serving import ServingPlan, SparkPlan
@@ -36,3 +37,5 @@ class RenderInput:
     tolerance: Tolerance
     #: The oldest Python the package supports (``3.11``).
     python: str
+    #: How each artifact is stored and loaded.
+    artifacts: Mapping[str, SavedArtifact]

@@ -12,6 +12,7 @@ import jinja2
 
 from nb2prod import __version__
 from nb2prod.analysis.cells import ImportBinding
+from nb2prod.plan.artifacts import JOBLIB, SKOPS, SavedArtifact
 from nb2prod.plan.naming import distribution_name
 from nb2prod.plan.planner import Block, ModulePlan, PackagePlan, TestPlan
 from nb2prod.plan.serving import ServingPlan
@@ -74,7 +75,11 @@ def render(data: RenderInput) -> dict[str, str]:
     if plan.artifacts:
         files[f"{src}/{ARTIFACTS}/__init__.py"] = env.get_template(
             "artifacts.py.j2"
-        ).render(common, names=[name for name, _ in plan.artifacts])
+        ).render(
+            common,
+            names=[name for name, _ in plan.artifacts],
+            saved=_saved_literal(plan, data.artifacts),
+        )
     if plan.tests:
         files.update(_tests(env, common, plan))
     serving = data.serving
@@ -99,6 +104,11 @@ def render(data: RenderInput) -> dict[str, str]:
         common,
         plan=plan,
         artifacts=[name for name, _ in plan.artifacts],
+        joblib_artifacts=[
+            name
+            for name, _ in plan.artifacts
+            if _format(data.artifacts, name) == JOBLIB
+        ],
         serving=serving,
         spark_requirement=spark,
         example=_json_text(serving.example) if serving else "",
@@ -293,3 +303,21 @@ def _test(test: TestPlan) -> Mapping[str, object]:
         "markdown": _comment(test.markdown),
         "code": code.strip("\n"),
     }
+
+
+def _format(saved: Mapping[str, SavedArtifact], name: str) -> str:
+    entry = saved.get(name)
+    return entry.format if entry else SKOPS
+
+
+def _saved_literal(plan: PackagePlan, saved: Mapping[str, SavedArtifact]) -> str:
+    """The loader's table, name → (file, format, trusted types), as a Python literal."""
+    table = {
+        name: (
+            saved[name].file if name in saved else f"{name}.{SKOPS}",
+            _format(saved, name),
+            saved[name].trusted if name in saved else (),
+        )
+        for name, _ in plan.artifacts
+    }
+    return repr(table)

@@ -10,7 +10,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,9 @@ class Recording:
     signatures: dict[str, Any]
     #: The data contract of the predict function (input, output, examples).
     contract: dict[str, Any]
+    #: How each artifact was saved: its file, format (skops or joblib) and, for
+    #: skops, the types it holds beyond skops' own trusted ones.
+    artifacts: dict[str, Any] = field(default_factory=dict)
 
 
 def execute(
@@ -115,8 +118,10 @@ def _kernel(name: str | None) -> Iterator[str]:
         spec = Path(root) / "kernels" / "nb2prod-python"
         spec.mkdir(parents=True)
         kernel = {
-            # The kernel's own start-up warnings (e.g. about transport) mean nothing to users.
-            "argv": [*_LAUNCH, "--IPKernelApp.log_level=ERROR"],
+            # The kernel's own log means nothing to users: start-up warnings (e.g. about
+            # transport), and the ZMQ traceback it logs when Ctrl-C stops nb2prod
+            # while a cell runs. The notebook's own errors come back as outputs.
+            "argv": [*_LAUNCH, "--IPKernelApp.log_level=CRITICAL"],
             "display_name": "nb2prod (this environment)",
             "language": "python",
         }
@@ -144,8 +149,24 @@ def _run_error(plan: PackagePlan, executed: Path, exc: Any) -> NotebookRunError:
         read = plan.notebook.cells[number - 1] if isinstance(number, int) else None
         place = f"cell {number}" + (f" [id {read.id}]" if read and read.id else "")
         message = f"{where}: {place}: the notebook raised {exc.ename}: {exc.evalue}"
-    hint = f"\n  hint: the executed copy is {executed}; --debug shows the kernel's traceback"
+    kept = _keep(executed)
+    copy = f"the executed copy is {kept}; " if kept else ""
+    hint = f"\n  hint: {copy}--debug shows the kernel's traceback"
     return NotebookRunError(message + hint, traceback)
+
+
+def _keep(executed: Path) -> Path | None:
+    """Copy the executed notebook out of the run folder, which is about to go."""
+    try:
+        handle, name = tempfile.mkstemp(
+            prefix=f"{executed.name.removesuffix('.executed.ipynb')}.",
+            suffix=".executed.ipynb",
+        )
+        with os.fdopen(handle, "wb") as kept:
+            kept.write(executed.read_bytes())
+    except OSError:
+        return None
+    return Path(name)
 
 
 def _failed_cell(executed: Path) -> Any:
@@ -175,6 +196,7 @@ def _recording(folder: Path, executed: Path, seconds: float) -> Recording:
         seconds=seconds,
         signatures=summary.get("signatures", {}),
         contract=summary.get("contract", {}),
+        artifacts=summary.get("artifacts", {}),
     )
 
 

@@ -8,16 +8,14 @@ stored becomes a warning in ``recording.json``, not an exception.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import sys
-import types
 from collections.abc import Callable, Mapping, MutableMapping
 from importlib.metadata import PackageNotFoundError, packages_distributions, version
 from pathlib import Path
 from typing import Any
 
-from . import casefile, contract, valuetypes
+from . import artifacts, casefile, contract, valuetypes
 
 #: The name of the session object in the notebook's namespace.
 SESSION = "__nb2prod__"
@@ -218,7 +216,7 @@ class Session:
     def finish(
         self,
         namespace: Mapping[str, Any],
-        artifacts: list[str],
+        artifact_names: list[str],
         package: str,
         shipped: Mapping[str, str],
     ) -> None:
@@ -228,8 +226,8 @@ class Session:
         so that an artifact holding one (a ``FunctionTransformer(add_ratio)``)
         pickles it as ``package.module.add_ratio``, which the package can import.
         """
-        _alias_notebook_definitions(namespace, package, shipped)
-        manifest = self._save_artifacts(namespace, artifacts)
+        artifacts.alias_notebook_definitions(namespace, package, shipped)
+        manifest = self._save_artifacts(namespace, artifact_names)
         summary = {
             "calls": self.counts,
             "stored": self.stored,
@@ -237,6 +235,10 @@ class Session:
             "contract": self.contract,
             "warnings": self.warnings,
             "libraries": manifest["libraries"],
+            "artifacts": {
+                name: {key: entry[key] for key in ("file", "format", "trusted")}
+                for name, entry in manifest["artifacts"].items()
+            },
             "python": sys.version.split()[0],
         }
         text = json.dumps(summary, indent=2) + "\n"
@@ -245,30 +247,30 @@ class Session:
     def _save_artifacts(
         self, namespace: Mapping[str, Any], names: list[str]
     ) -> dict[str, Any]:
-        import joblib
-
         folder = self.folder / "artifacts"
         folder.mkdir(parents=True, exist_ok=True)
         entries: dict[str, Any] = {}
-        libraries: dict[str, str] = {"joblib": version("joblib")} if names else {}
+        libraries: dict[str, str] = {}
         for name in names:
             if name not in namespace:
                 raise NameError(
                     f"artifact {name!r} is not defined when the notebook ends"
                 )
             value = namespace[name]
-            path = folder / f"{name}.joblib"
-            joblib.dump(value, path)
-            data = path.read_bytes()
-            if _MAIN in data:
-                raise TypeError(
-                    f"artifact {name!r} holds an object defined in the notebook itself "
-                    "that the package does not ship; tag the cell that defines it "
-                    "nb2prod:export"
+            entry = artifacts.save_skops(name, value, folder)
+            if entry is None:
+                entry = artifacts.save_joblib(name, value, folder)
+                self._warn(
+                    f"artifact {name!r}: skops cannot hold a "
+                    f"{type(value).__qualname__}, so it is saved with joblib, a pickle "
+                    "that runs any code it holds when loaded; load it only from a "
+                    "package you trust"
                 )
-            kind = f"{type(value).__module__}.{type(value).__qualname__}"
-            digest = hashlib.sha256(data).hexdigest()
-            entries[name] = {"file": path.name, "sha256": digest, "type": kind}
+            libraries[entry["format"]] = version(entry["format"])
+            entries[name] = {
+                **entry,
+                "type": f"{type(value).__module__}.{type(value).__qualname__}",
+            }
             libraries.update(_libraries_of(value))
         manifest = {"artifacts": entries, "libraries": dict(sorted(libraries.items()))}
         text = json.dumps(manifest, indent=2) + "\n"
@@ -309,27 +311,6 @@ class Signature:
             },
             "returns": valuetypes.merge(self.returns),
         }
-
-
-#: How a pickle names the notebook's own namespace (a class or function defined there).
-_MAIN = b"\x8c\x08__main__"
-
-
-def _alias_notebook_definitions(
-    namespace: Mapping[str, Any], package: str, shipped: Mapping[str, str]
-) -> None:
-    """Make the notebook's shipped functions and classes pickle under the package."""
-    for name, module in shipped.items():
-        value = namespace.get(name)
-        if getattr(value, "__module__", None) != "__main__":
-            continue
-        target = f"{package}.{module}"
-        for dotted in (package, target):
-            sys.modules.setdefault(dotted, types.ModuleType(dotted))
-        setattr(sys.modules[target], name, value)
-        for obj in (value, getattr(value, "__wrapped__", None)):
-            if obj is not None:
-                obj.__module__ = target
 
 
 def _brief(exc: BaseException) -> str:

@@ -4,7 +4,14 @@
 
 ``artifacts.<name>`` loads the object the first time it is read. Before loading,
 the file's SHA-256 is checked against ``manifest.json``, which nb2prod wrote when
-it ran the notebook; a changed or truncated file is refused.
+it ran the notebook; a changed or truncated file is refused. The manifest is an
+integrity check, not a signature: whoever can replace a file can replace its entry.
+
+What protects against a swapped file is the format, fixed here in code: a ``.skops``
+file is loaded by skops, which builds only the types listed below (those the file
+held when it was saved) besides skops' own safe ones, and refuses any other. A
+``.joblib`` file is a pickle: loading it runs whatever code it holds, so load this
+package only from a source you trust.
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ _CONVERT = "nb2prod convert churn_basic.ipynb"
 
 #: The artifacts the package reads.
 NAMES = ("model",)
+#: Each artifact's file, its format and the types skops may build from it.
+_SAVED: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "model": ("model.skops", "skops", ())
+}
 
 
 class ArtifactError(RuntimeError):
@@ -39,7 +50,8 @@ def load(name: str) -> Any:
     entry = _manifest().get(name)
     if entry is None:
         raise ArtifactError(f"artifact {name!r} is not in {_MANIFEST}")
-    path = _FOLDER / entry["file"]
+    file, kind, trusted = _SAVED[name]
+    path = _FOLDER / file
     if not path.is_file():
         raise ArtifactError(f"artifact {name!r}: {path} is missing")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -48,9 +60,28 @@ def load(name: str) -> Any:
             f"artifact {name!r}: {path.name} has SHA-256 {digest}, "
             f"but the manifest records {entry['sha256']}; refusing to load it"
         )
+    if kind == "skops":
+        return _load_skops(name, path, list(trusted))
     import joblib
 
     return joblib.load(path)
+
+
+def _load_skops(name: str, path: Path, trusted: list[str]) -> Any:
+    import skops.io
+
+    try:
+        return skops.io.load(path, trusted=trusted)
+    except skops.io.exceptions.UntrustedTypesFoundException as exc:
+        raise ArtifactError(
+            f"artifact {name!r}: {path.name} holds types it did not hold when the "
+            f"notebook saved it ({exc}); refusing to load it"
+        ) from None
+    except Exception as exc:
+        raise ArtifactError(
+            f"artifact {name!r}: {path.name} is not a skops file the notebook saved "
+            f"({type(exc).__name__}: {exc}); refusing to load it"
+        ) from None
 
 
 @cache
