@@ -14,6 +14,7 @@ from nb2prod.errors import ConversionError, Location, Nb2ProdError, error
 from nb2prod.generation import Generated, generate
 from nb2prod.options import Options
 from nb2prod.output.lock import LOCK_NAME
+from nb2prod.output.paths import contained
 from nb2prod.output.writing import Fate, WriteReport, plan_changes, refuse, write
 from nb2prod.run.execute import Progress, Recording, RunOptions, execute
 from nb2prod.run.replay import VerifyReport, replay
@@ -126,7 +127,7 @@ def check(options: Options) -> tuple[Generated, list[StaleFile]]:
     )
     stale = []
     for path in sorted(set(expected) | obsolete):
-        on_disk = _read(generated.folder / path)
+        on_disk = _read(contained(generated.folder, path))
         wanted = expected.get(path)
         if on_disk != wanted:
             stale.append(
@@ -160,7 +161,7 @@ def unified_diff(path: str, old: str | None, new: str | None) -> str:
 
 def keep_executed(recording: Recording, folder: Path) -> Path:
     """Keep the executed notebook under the package's build folder, for debugging."""
-    target = folder / "build" / recording.executed.name
+    target = contained(folder, f"build/{recording.executed.name}")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(recording.executed, target)
     return target
