@@ -18,8 +18,16 @@ def package_name(notebook: Path, requested: str | None = None) -> str:
     ``01 Churn v2.ipynb`` gives ``churn_v2``.
     """
     if requested is not None:
-        if not requested.isidentifier() or keyword.iskeyword(requested):
-            raise UsageError(f"--name {requested!r} is not a valid Python package name")
+        # ASCII too: the distribution name (pip, TOML, the serve command) needs it.
+        if (
+            not requested.isidentifier()
+            or not requested.isascii()
+            or keyword.iskeyword(requested)
+        ):
+            raise UsageError(
+                f"--name {requested!r} is not a valid Python package name "
+                "(ASCII letters, digits and _, not starting with a digit)"
+            )
         name = requested
     else:
         name = sanitise(notebook.stem)

@@ -19,6 +19,7 @@ from nb2prod.plan.naming import distribution_name
 from nb2prod.plan.planner import Block, ModulePlan, PackagePlan, TestPlan
 from nb2prod.plan.serving import ServingPlan, serving_plan
 from nb2prod.render.annotate import Annotator
+from nb2prod.render.escaping import FILTERS, comment
 from nb2prod.render.rewrite import ARTIFACTS, statement_code, test_function
 from nb2prod.render.service import (
     SERVING_REQUIREMENTS,
@@ -151,14 +152,17 @@ def _python_examples(serving: ServingPlan | None) -> dict[str, str]:
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    """Templates splice every value through a filter of :mod:`.escaping`."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(data_dir("templates") / "package"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # we generate Python and Markdown, not HTML
+        autoescape=False,  # we generate Python, TOML and Markdown: see FILTERS
     )
+    env.filters.update(FILTERS)
+    return env
 
 
 def import_lines(bindings: Iterable[ImportBinding]) -> list[list[str]]:
@@ -246,7 +250,8 @@ def _cell_label(number: int, cell_id: str | None) -> str:
 
 
 def _comment(markdown: str) -> list[str]:
-    return [f"# {line}".rstrip() for line in markdown.splitlines()]
+    """Markdown as comment lines; a control character cannot end one early."""
+    return [f"# {comment(line)}".rstrip() for line in markdown.splitlines()]
 
 
 def _literal_type(literal: str) -> str:
