@@ -53,6 +53,7 @@ HOSTILE = [
     "-->",
     "<script>alert(1)</script>",
     "`tick``s`",
+    "```\n# Title\n```",
     "a|b",
     "$(touch P) `touch P`",
     "\u2028line\u2029sep\x85",
@@ -62,9 +63,9 @@ HOSTILE = [
 #: Any text, with the hostile ones made likely.
 TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(min_size=1, max_size=20))
 #: What a file name can hold (no '/', no NUL), with the hostile ones made likely.
-FILE_TEXT = TEXT.map(lambda s: s.replace("/", "_").replace("\x00", "_")).filter(
-    lambda s: s.strip(".") != "" and len(s.encode()) < 200
-)
+FILE_TEXT = TEXT.map(
+    lambda s: "".join(c if c.isprintable() and c != "/" else "_" for c in s)
+).filter(lambda s: s.strip(".") != "" and len(s.encode()) < 200)
 
 CELLS = [
     ("parameters", "LIMIT = 3\n"),
@@ -168,7 +169,7 @@ def injected_calls(tree: ast.AST) -> list[str]:
 
 def shell_words(readme: str, start: str, count: int) -> list[list[str]]:
     """The first ``count`` shell words of each README shell command starting so."""
-    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    blocks = re.findall(r"^```bash\n(.*?)^```", readme, flags=re.S | re.M)
     found = []
     for block in blocks:
         for match in re.finditer(re.escape(start), block):
@@ -178,13 +179,20 @@ def shell_words(readme: str, start: str, count: int) -> list[list[str]]:
     return found
 
 
+class Files(dict[str, str]):
+    """Generated files, shown briefly when hypothesis reports an example."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} files>"
+
+
 @pytest.fixture(scope="module")
-def plain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Files:
     """The files of the same notebook with plain names."""
     files, _, _ = generate_hostile(
         tmp_path_factory.mktemp("plain"), "plain", ["a"], ["b"], "md", "c", "1.0"
     )
-    return files
+    return Files(files)
 
 
 @settings(
@@ -208,7 +216,7 @@ def plain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 )
 def test_hostile_values_round_trip_and_never_run(
     tmp_path_factory: pytest.TempPathFactory,
-    plain: dict[str, str],
+    plain: Files,
     notebook_name: str,
     columns: list[str],
     values: list[str],
@@ -261,9 +269,13 @@ def test_hostile_values_round_trip_and_never_run(
     assert shell_words(readme, "nb2prod check", 3) == [["nb2prod", "check", notebook]]
     [(_, data)] = shell_words(readme, "-d ", 2)
     assert json.loads(data) == {"rows": contract["example"]}
+    fences = [line for line in readme.split("\n") if line.startswith("```")]
+    assert fences == [
+        line for line in plain["README.md"].split("\n") if line.startswith("```")
+    ]
     first = readme.split("\n", 1)[0]
     assert first.startswith("<!--") and first.endswith("-->") and first.count(">") == 1
-    prose = re.sub(r"```.*?```", "", readme, flags=re.S)
+    prose = re.sub(r"^```.*?^```", "", readme, flags=re.S | re.M)
     prose = re.sub(r"(`+).*?\1", "", prose)  # code spans show their text as is
     assert "<script" not in prose
     patterns = [
@@ -415,3 +427,15 @@ def test_the_filters_on_their_own() -> None:
     nasty = 'a"\\\x7f\x00'
     assert tomllib.loads("v = " + toml(nasty))["v"] == nasty
     assert toml_key("pkg-serve") == "pkg-serve" and toml_key("a b") == '"a b"'
+
+
+@pytest.mark.parametrize("name", ["new\nline", "esc\x1b[31m", "cr\r", "sep\u2028"])
+def test_a_notebook_path_with_a_control_character_is_refused(
+    tmp_path: Path, name: str
+) -> None:
+    notebook = write(tmp_path / f"{name}.ipynb", *(code(s, t) for t, s in CELLS))
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 1, result.stdout + result.stderr
+    message = result.stderr.strip()
+    assert "control character" in message and "\n" not in message, message
+    assert [p.name for p in tmp_path.iterdir()] == [notebook.name]

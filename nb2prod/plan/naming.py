@@ -15,8 +15,11 @@ from nb2prod.plan.dependencies import distributions
 def package_name(notebook: Path, requested: str | None = None) -> str:
     """The import name: ``--name`` if given, else sanitised from the file name.
 
-    ``01 Churn v2.ipynb`` gives ``churn_v2``.
+    ``01 Churn v2.ipynb`` gives ``churn_v2``. A notebook path holding a control
+    character (a line break, ESC, an undecodable byte) is refused: the package
+    names it in comments, Markdown and shell lines, which it would break.
     """
+    _require_printable(notebook)
     if requested is not None:
         # ASCII too: the distribution name (pip, TOML, the serve command) needs it.
         if (
@@ -37,6 +40,16 @@ def package_name(notebook: Path, requested: str | None = None) -> str:
             )
     _refuse_shadowing(name, notebook, requested is not None)
     return name
+
+
+def _require_printable(notebook: Path) -> None:
+    path = str(notebook.absolute())
+    odd = next((c for c in path if not c.isprintable() and c != " "), None)
+    if odd is not None:
+        raise Nb2ProdError(
+            f"{path!a}: the notebook's path holds the control character "
+            f"{odd!a}; rename the file (or its folder) without it"
+        )
 
 
 def sanitise(stem: str) -> str:

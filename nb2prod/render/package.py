@@ -135,7 +135,8 @@ def render(data: RenderInput) -> dict[str, str]:
 
 
 def _json_text(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """JSON for a README code block: a backtick (escaped) cannot end the block."""
+    return json.dumps(value, ensure_ascii=False).replace("`", "\\u0060")
 
 
 def _python_examples(serving: ServingPlan | None) -> dict[str, str]:
@@ -143,11 +144,13 @@ def _python_examples(serving: ServingPlan | None) -> dict[str, str]:
     if serving is None or not isinstance(serving.example, dict):
         return {"python_example": "", "python_output": ""}
     value = next(iter(serving.example.values()))
-    text = pprint.pformat(value, width=84, sort_dicts=False)
+    # Backticks occur only inside string literals here, where \x60 is the same
+    # character: written so, none can end the README's code block.
+    text = pprint.pformat(value, width=84, sort_dicts=False).replace("`", "\\x60")
     indented = "\n".join("    " + line for line in text.splitlines())
     return {
         "python_example": indented if serving.kind == "dataframe" else text,
-        "python_output": repr(serving.example_output),
+        "python_output": repr(serving.example_output).replace("`", "\\x60"),
     }
 
 
