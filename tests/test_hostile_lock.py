@@ -165,3 +165,20 @@ def test_an_ordinary_lock_is_still_accepted(project: tuple[Path, Path, Path]) ->
     nb, _, _ = project
     assert run_cli("check", nb).exit_code == 0
     assert run_cli("convert", nb, "--no-execute").exit_code == 0
+
+
+def test_a_package_folder_that_is_a_symlink_is_not_written_through(
+    tmp_path: Path,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "README.md").write_text(SECRET)
+    nb = write(tmp_path / "proj" / "scores.ipynb", *CELLS)
+    (nb.parent / "scores").symlink_to(outside, target_is_directory=True)
+    for command in COMMANDS:
+        result = run_cli(command[0], nb, *command[1:])
+        assert result.exit_code == 1, (command, result.stdout, result.stderr)
+        message = result.stderr.strip()
+        assert "\n" not in message and "symbolic link" in message, message
+    assert sorted(p.name for p in outside.iterdir()) == ["README.md"]
+    assert (outside / "README.md").read_text() == SECRET

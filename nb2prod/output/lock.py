@@ -80,10 +80,11 @@ def read_lock(folder: Path) -> Lock | None:
     path = folder / LOCK_NAME
     if not path.is_file():
         return None
-    if escape_reason(folder, LOCK_NAME) is not None:
+    reason = escape_reason(folder, LOCK_NAME)
+    if reason is not None:
         raise Nb2ProdError(
-            f"{path}: a symbolic link leading outside the package folder; "
-            "nb2prod does not read it: remove it"
+            f"{path}: {reason}; nb2prod does not read or write through symbolic "
+            "links out of a package: remove it"
         )
     try:
         data = json.loads(path.read_text("utf-8"))

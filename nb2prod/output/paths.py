@@ -19,7 +19,8 @@ def escape_reason(folder: Path, relative: str) -> str | None:
 
     It must be a plain relative POSIX path (no ``..``, ``.``, backslash, NUL or
     empty part), and ``folder / relative`` must resolve (symbolic links followed)
-    inside ``folder`` resolved.
+    inside ``folder`` resolved; and ``folder`` itself may not be a symbolic link,
+    which a repository could point anywhere.
     """
     pure = PurePosixPath(relative)
     if (
@@ -32,6 +33,8 @@ def escape_reason(folder: Path, relative: str) -> str | None:
         or "" in relative.split("/")
     ):
         return "is not a plain relative path inside the package folder"
+    if folder.is_symlink():
+        return "is in a package folder that is a symbolic link"
     root = folder.resolve()
     try:
         (folder / relative).resolve().relative_to(root)
