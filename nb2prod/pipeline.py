@@ -14,6 +14,7 @@ from nb2prod.errors import ConversionError, Diagnostic, Location, Nb2ProdError, 
 from nb2prod.generation import Generated, Prepared, RunFacts, prepare, render_package
 from nb2prod.notebook.read import Notebook, read_notebook
 from nb2prod.output.lock import LOCK_NAME, sha256
+from nb2prod.output.paths import contained
 from nb2prod.output.writing import (
     Fate,
     WriteReport,
@@ -136,7 +137,7 @@ def check(job: Job, notebook: Notebook) -> tuple[Generated, list[StaleFile]]:
     obsolete = set(previous.files) - set(expected) if previous else set()
     stale = []
     for path in sorted(set(expected) | obsolete):
-        on_disk = _read(generated.folder / path)
+        on_disk = _read(contained(generated.folder, path))
         wanted = expected.get(path)
         if on_disk != wanted:
             stale.append(
@@ -153,7 +154,7 @@ def _changed_since_run(generated: Generated) -> list[StaleFile]:
     """
     stale = []
     for path, digest in sorted(generated.lock.recorded.items()):
-        on_disk = _read(generated.folder / path)
+        on_disk = _read(contained(generated.folder, path))
         found = None if on_disk is None else sha256(on_disk)
         if found != digest:
             what = "is missing" if found is None else f"has SHA-256 {found}"
@@ -192,7 +193,7 @@ def unified_diff(path: str, old: str | None, new: str | None) -> str:
 
 def keep_executed(recording: Recording, folder: Path) -> Path:
     """Keep the executed notebook under the package's build folder, for debugging."""
-    target = folder / "build" / recording.executed.name
+    target = contained(folder, f"build/{recording.executed.name}")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(recording.executed, target)
     return target

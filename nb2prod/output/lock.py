@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import Nb2ProdError
+from nb2prod.output.paths import escape_reason
 from nb2prod.standalone.compare import Tolerance
 
 LOCK_NAME = "nb2prod.lock"
@@ -89,9 +91,15 @@ def read_lock(folder: Path) -> Lock | None:
     path = folder / LOCK_NAME
     if not path.is_file():
         return None
+    reason = escape_reason(folder, LOCK_NAME)
+    if reason is not None:
+        raise Nb2ProdError(
+            f"{path}: {reason}; nb2prod does not read or write through symbolic "
+            "links out of a package: remove it"
+        )
     try:
         data = json.loads(path.read_text("utf-8"))
-        return Lock(
+        lock = Lock(
             nb2prod_version=str(data["nb2prod_version"]),
             notebook=str(data["notebook"]),
             notebook_hash=str(data["notebook_hash"]),
@@ -108,10 +116,49 @@ def read_lock(folder: Path) -> Lock | None:
             tolerance=_tolerance(data.get("tolerance")),
             artifacts=dict(data.get("artifacts", {})),
         )
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise Nb2ProdError(
             f"{path}: the lock file is damaged; delete it and convert with --force"
         ) from None
+    _require_trustworthy(lock, folder, path)
+    return lock
+
+
+def _require_trustworthy(lock: Lock, folder: Path, path: Path) -> None:
+    """Refuse a lock whose entries would make nb2prod touch or run what it should not.
+
+    Anyone who can commit to a repository can write its lock: every file it names
+    must stay inside the package folder (nb2prod reads, overwrites and removes
+    them), and every parameter must be a Python literal (it is written into
+    config.py as it stands).
+    """
+    for section, entries in (("files", lock.files), ("recorded", lock.recorded)):
+        for entry in entries:
+            reason = (
+                "is the lock itself"
+                if entry == LOCK_NAME
+                else escape_reason(folder, entry)
+            )
+            if reason is not None:
+                raise Nb2ProdError(
+                    f"{path}: {section} entry {entry!r} {reason}; this lock was not "
+                    "written by nb2prod: delete it and convert with --force"
+                )
+    for name, literal in lock.parameters.items():
+        if not name.isidentifier() or not _is_literal(literal):
+            raise Nb2ProdError(
+                f"{path}: parameters entry {name!r} is not a name and a Python "
+                "literal; this lock was not written by nb2prod: delete it and "
+                "convert with --force"
+            )
+
+
+def _is_literal(text: str) -> bool:
+    try:
+        ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return True
 
 
 def _strings(mapping: dict[object, object]) -> dict[str, str]:

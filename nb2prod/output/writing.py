@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nb2prod.errors import Nb2ProdError, WriteRefusedError
 from nb2prod.output.lock import LOCK_NAME, Lock, sha256
+from nb2prod.output.paths import contained
 
 
 class Fate(Enum):
@@ -62,12 +63,15 @@ def plan_changes(
     """Decide each file's fate without writing anything.
 
     ``known`` maps the files nb2prod wrote last time to their hashes (from the lock):
-    a known file whose hash changed was edited by the user.
+    a known file whose hash changed was edited by the user. A path that leads
+    outside ``folder`` (through a symbolic link) is refused before anything is read.
     """
     changes: list[FileChange] = []
     for path in sorted(set(files) | set(known)):
         new = files.get(path)
-        old = _read(folder / path, binary=isinstance(new, bytes) or new is None)
+        old = _read(
+            contained(folder, path), binary=isinstance(new, bytes) or new is None
+        )
         changes.append(
             FileChange(path, _fate(old, new, known.get(path), force), old, new)
         )
@@ -113,13 +117,20 @@ def refuse_edited(folder: Path, lock: Lock | None, force: bool) -> None:
 
 
 def write(report: WriteReport, lock: Lock) -> None:
-    """Carry out ``report``, writing the lock last; raise if any file is refused."""
+    """Carry out ``report``, writing the lock last; raise if any file is refused.
+
+    Every path is checked again just before writing: none may lead outside the
+    package folder through a symbolic link (a file or one of its folders).
+    """
     refuse(report)
     folder = report.folder
     staged: dict[str, str | bytes | None] = {
         c.path: c.new for c in report.changes if c.fate in (Fate.CREATED, Fate.UPDATED)
     }
     staged[LOCK_NAME] = lock.text()
+    removed = [c.path for c in report.changes if c.fate is Fate.REMOVED]
+    for path in [*staged, *removed]:
+        contained(folder, path)
     require_writable(folder)
     try:
         _write_staged(folder, staged, report)
@@ -146,6 +157,7 @@ def require_writable(folder: Path) -> None:
 def _write_staged(
     folder: Path, staged: dict[str, str | bytes | None], report: WriteReport
 ) -> None:
+    removed = [c.path for c in report.changes if c.fate is Fate.REMOVED]
     folder.parent.mkdir(parents=True, exist_ok=True)
     # os.mkdir honours the umask; tempfile.mkdtemp would leave the package 0700.
     temporary = folder.parent / f".{folder.name}.nb2prod-{secrets.token_hex(6)}"
@@ -162,11 +174,11 @@ def _write_staged(
             temporary.replace(folder)  # the whole package appears at once
             return
         for path in staged:
-            (folder / path).parent.mkdir(parents=True, exist_ok=True)
-            (temporary / path).replace(folder / path)
-        for change in report.changes:
-            if change.fate is Fate.REMOVED:
-                (folder / change.path).unlink(missing_ok=True)
+            target = contained(folder, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (temporary / path).replace(target)
+        for path in removed:
+            contained(folder, path).unlink(missing_ok=True)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
 

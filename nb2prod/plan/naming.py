@@ -16,11 +16,22 @@ def package_name(notebook: Path, requested: str | None = None) -> str:
     """The import name: ``--name`` if given, else sanitised from the file name.
 
     ``01 Churn v2.ipynb`` gives ``churn_v2``. Only the name's form is checked here
-    (cheap, for ``check`` on every commit); generation calls :func:`refuse_shadowing`.
+    (cheap); generation calls :func:`refuse_shadowing` too. A notebook path holding
+    a control character (a line break, ESC, an undecodable byte) is refused: the
+    package names it in comments, Markdown and shell lines, which it would break.
     """
+    _require_printable(notebook)
     if requested is not None:
-        if not requested.isidentifier() or keyword.iskeyword(requested):
-            raise UsageError(f"--name {requested!r} is not a valid Python package name")
+        # ASCII too: the distribution name (pip, TOML, the serve command) needs it.
+        if (
+            not requested.isidentifier()
+            or not requested.isascii()
+            or keyword.iskeyword(requested)
+        ):
+            raise UsageError(
+                f"--name {requested!r} is not a valid Python package name "
+                "(ASCII letters, digits and _, not starting with a digit)"
+            )
         name = requested
     else:
         name = sanitise(notebook.stem)
@@ -29,6 +40,16 @@ def package_name(notebook: Path, requested: str | None = None) -> str:
                 f"{notebook.name}: cannot derive a package name from the file name; pass --name"
             )
     return name
+
+
+def _require_printable(notebook: Path) -> None:
+    path = str(notebook.absolute())
+    odd = next((c for c in path if not c.isprintable() and c != " "), None)
+    if odd is not None:
+        raise Nb2ProdError(
+            f"{path!a}: the notebook's path holds the control character "
+            f"{odd!a}; rename the file (or its folder) without it"
+        )
 
 
 def sanitise(stem: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -238,8 +239,43 @@ def _output(result: Mapping[str, Any]) -> str:
     return _json_type(result.get("type", "Any"))
 
 
-def _json_type(annotation: str) -> str:
+#: The only syntax an annotation from a recording (or a lock) may use: names,
+#: attributes, subscripts, ``|``, tuples and lists of them, None and ``...``.
+_ANNOTATION_NODES = (
+    ast.Expression,
+    ast.Name,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Tuple,
+    ast.List,
+    ast.BinOp,
+    ast.BitOr,
+    ast.Load,
+)
+
+
+def is_annotation(text: str) -> bool:
+    """True when ``text`` is a plain type annotation: it cannot call or compute anything.
+
+    Annotations recorded in the kernel, or read back from a lock someone else may
+    have written, are written into the package as code, and pydantic evaluates
+    them: anything else (a call, a string to evaluate later) is refused.
+    """
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    return all(
+        isinstance(node, _ANNOTATION_NODES)
+        or (isinstance(node, ast.Constant) and node.value in (None, ...))
+        for node in ast.walk(tree)
+    )
+
+
+def _json_type(annotation: object) -> str:
     """An annotation pydantic can validate from JSON; library types become Any."""
+    if not isinstance(annotation, str) or not is_annotation(annotation):
+        return "Any"
     if any(
         part in annotation
         for part in ("pandas.", "numpy.", "scipy.", "datetime.", "decimal.")

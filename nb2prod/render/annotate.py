@@ -16,6 +16,7 @@ from typing import Any
 import libcst as cst
 
 from nb2prod.analysis.cells import ImportBinding
+from nb2prod.plan.serving import is_annotation
 from nb2prod.standalone.valuetypes import describe, merge
 
 #: Modules that annotations refer to, with the import that makes each available.
@@ -93,6 +94,8 @@ class Annotator:
         )
 
     def _annotation(self, text: str) -> cst.Annotation:
+        if not isinstance(text, str) or not is_annotation(text):
+            text = "Any"  # a damaged or hostile signature: never code
         expression = _QUALIFIED.sub(self._local_name, text)
         if re.search(r"\bAny\b", expression):
             self.needed.setdefault("typing.Any", _ANY)

@@ -17,6 +17,7 @@ from nb2prod.plan.naming import distribution_name
 from nb2prod.plan.planner import Block, ModulePlan, PackagePlan, TestPlan
 from nb2prod.plan.serving import ServingPlan
 from nb2prod.render.annotate import Annotator
+from nb2prod.render.escaping import FILTERS, comment
 from nb2prod.render.model import RenderInput
 from nb2prod.render.rewrite import ARTIFACTS, statement_code, test_function
 from nb2prod.render.service import (
@@ -118,7 +119,8 @@ def render(data: RenderInput) -> dict[str, str]:
 
 
 def _json_text(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """JSON for a README code block: a backtick (escaped) cannot end the block."""
+    return json.dumps(value, ensure_ascii=False).replace("`", "\\u0060")
 
 
 def _python_examples(serving: ServingPlan | None) -> dict[str, str]:
@@ -126,23 +128,28 @@ def _python_examples(serving: ServingPlan | None) -> dict[str, str]:
     if serving is None or not isinstance(serving.example, dict):
         return {"python_example": "", "python_output": ""}
     value = next(iter(serving.example.values()))
-    text = pprint.pformat(value, width=84, sort_dicts=False)
+    # Backticks occur only inside string literals here, where \x60 is the same
+    # character: written so, none can end the README's code block.
+    text = pprint.pformat(value, width=84, sort_dicts=False).replace("`", "\\x60")
     indented = "\n".join("    " + line for line in text.splitlines())
     return {
         "python_example": indented if serving.kind == "dataframe" else text,
-        "python_output": repr(serving.example_output),
+        "python_output": repr(serving.example_output).replace("`", "\\x60"),
     }
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    """Templates splice every value through a filter of :mod:`.escaping`."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(data_dir("templates") / "package"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # we generate Python and Markdown, not HTML
+        autoescape=False,  # we generate Python, TOML and Markdown: see FILTERS
     )
+    env.filters.update(FILTERS)
+    return env
 
 
 def import_lines(bindings: Iterable[ImportBinding]) -> list[list[str]]:
@@ -230,7 +237,8 @@ def _cell_label(number: int, cell_id: str | None) -> str:
 
 
 def _comment(markdown: str) -> list[str]:
-    return [f"# {line}".rstrip() for line in markdown.splitlines()]
+    """Markdown as comment lines; a control character cannot end one early."""
+    return [f"# {comment(line)}".rstrip() for line in markdown.splitlines()]
 
 
 def _literal_type(literal: str) -> str:

@@ -33,7 +33,7 @@ def service_files(
 ) -> dict[str, str]:
     """Provenance, golden tests and their helpers; serving, batch and Spark when decided."""
     plan, serving = data.plan, data.serving
-    numbers = {"rtol": repr(data.tolerance.rtol), "atol": repr(data.tolerance.atol)}
+    numbers = {"rtol": data.tolerance.rtol, "atol": data.tolerance.atol}
     src = f"src/{plan.package}"
     files = {
         f"{src}/_provenance.py": env.get_template("_provenance.py.j2").render(
@@ -51,8 +51,8 @@ def service_files(
         **numbers,
         "predict": plan.predict.name,
         "serving": serving,
-        "example": repr(serving.example),
-        "example_output": repr(serving.example_output),
+        "example": serving.example,
+        "example_output": serving.example_output,
         "libraries": [d.distribution for d in data.dependencies],
         "has_artifacts": bool(plan.artifacts),
         "max_body_bytes": MAX_BODY_BYTES,
@@ -97,17 +97,14 @@ def _wrong_value(serving: ServingPlan) -> dict[str, Any]:
         for field in required:
             base = field.annotation.split(" |")[0]
             if base in ("int", "float", "bool"):
-                return {
-                    "wrong_field": field.column,
-                    "wrong_value": repr("not a number"),
-                }
+                return {"wrong_field": field.column, "wrong_value": "not a number"}
         for field in required:
             if field.annotation.split(" |")[0] == "str":
-                return {"wrong_field": field.column, "wrong_value": "123"}
+                return {"wrong_field": field.column, "wrong_value": 123}
         return {"wrong_field": "", "wrong_value": None}
     base = serving.item.split(" |")[0]
     if base in ("int", "float", "bool"):
-        return {"wrong_field": "inputs", "wrong_value": repr("not a number")}
+        return {"wrong_field": "inputs", "wrong_value": "not a number"}
     if base == "str":
-        return {"wrong_field": "inputs", "wrong_value": "123"}
+        return {"wrong_field": "inputs", "wrong_value": 123}
     return {"wrong_field": "", "wrong_value": None}
