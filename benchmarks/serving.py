@@ -10,12 +10,18 @@ In one run it:
     times `python -m <pkg>.batch` on it against a child process that reads it with
     pd.read_csv, calls predict() on the whole frame and writes the same output;
     each child's peak RSS comes from os.wait4. The batch also scores the file's
-    first 100,000 rows: its peak should not grow with the file.
+    first 100,000 rows: its peak should not grow with the file;
+  * sends the server two 800 KB invalid requests (rows that each break the contract,
+    within the row limit; and empty rows, past it) and measures the 422's size, the
+    latency of GET /health polled while each is processed, and the growth of the
+    server's peak RSS (Linux: /proc/PID/clear_refs resets the peak, VmHWM reads it).
 
-    python benchmarks/serving.py [--package DIR] [--rows 1000000] [--runs 1]
+    python benchmarks/serving.py [--package DIR] [--rows 1000000] [--runs 1] [--no-batch]
 
 Targets: HTTP overhead <= 2 ms median per single-row request; batch <= 1.3x the
-direct call; batch memory bounded by the chunk size, not the file.
+direct call; batch memory bounded by the chunk size, not the file; an invalid 800 KB
+request answered in <= 100 KB, /health in < 200 ms meanwhile, server peak memory
+growth <= 100 MB.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +57,10 @@ HTTP_OVERHEAD_MS = 2.0
 BATCH_RATIO = 1.3
 #: The batch's peak on the whole file may exceed its peak on a tenth of it by this.
 MEMORY_GROWTH = 1.25
+#: Bounds on an 800 KB invalid request: its answer, /health meanwhile, server memory.
+ERROR_BODY_BYTES = 100_000
+HEALTH_MS = 200.0
+SERVER_GROWTH_BYTES = 100 * 2**20
 
 DIRECT = """\
 import sys, time
@@ -163,7 +174,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(package: Package, log: Path) -> Iterator[str]:
+def serving(package: Package, log: Path) -> Iterator[tuple[str, int]]:
     """The package's serve.main (uvicorn) on a free port; stopped on exit."""
     port = free_port()
     start = f"from {package.name}.serve import main; main(['--port', '{port}'])"
@@ -188,7 +199,7 @@ def serving(package: Package, log: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 sys.exit(f"the server did not answer in 30 s:\n{log.read_text()}")
             time.sleep(0.1)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -215,7 +226,10 @@ def latencies(
 ) -> list[Latency]:
     """Median direct and HTTP times for each (rows, calls) of the plan."""
     found = []
-    with serving(package, log) as url, httpx.Client(base_url=url, timeout=60) as client:
+    with (
+        serving(package, log) as (url, _),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
         headers = {"content-type": "application/json"}
         for rows, calls in plan:
             part = frame.iloc[:rows]
@@ -235,6 +249,115 @@ def latencies(
                 Latency(rows, calls, median_ms(direct, calls), median_ms(http, calls))
             )
     return found
+
+
+@dataclass(frozen=True)
+class InvalidRequest:
+    """One invalid request sent to the server while /health is polled."""
+
+    label: str
+    body_bytes: int
+    status: int
+    answer_bytes: int
+    seconds: float
+    health_ms: list[float]
+    #: Growth of the server's peak RSS over its RSS before; None off Linux.
+    growth_bytes: int | None
+
+    @property
+    def worst_health_ms(self) -> float:
+        return max(self.health_ms, default=0.0)
+
+
+def invalid_bodies(package: Package, size: int = 800_000) -> list[tuple[str, bytes]]:
+    """Two ~``size``-byte requests: rows that each break the contract, empty rows."""
+    key = "rows" if package.takes_rows else "inputs"
+    bodies = []
+    if package.takes_rows:
+        row = dict(package.serve.EXAMPLE["rows"][0])
+        fields = package.serve.Row.model_fields
+        required = [f.alias or n for n, f in fields.items() if f.is_required()]
+        for name, field in fields.items():
+            if getattr(field.annotation, "__name__", "") in ("int", "float"):
+                row[field.alias or name] = "x"
+        del row[required[-1]]
+        bodies.append(("bad rows, within the row limit", _repeat(key, row, size)))
+    bodies.append((f"empty {key}", _repeat(key, {}, size)))
+    return bodies
+
+
+def _repeat(key: str, item: Any, size: int) -> bytes:
+    text = json.dumps(item, separators=(",", ":"))
+    count = (size - 20) // (len(text) + 1)
+    return f'{{"{key}":[{",".join([text] * count)}]}}'.encode()
+
+
+def send_invalid(url: str, pid: int, label: str, body: bytes) -> InvalidRequest:
+    """POST one invalid body; poll /health meanwhile; the server's memory growth."""
+    before = _reset_peak(pid)
+    answer: dict[str, Any] = {}
+
+    def send() -> None:
+        started = time.perf_counter()
+        with httpx.Client(timeout=120) as client:
+            answer["response"] = client.post(
+                f"{url}/predict",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+        answer["seconds"] = time.perf_counter() - started
+
+    health = []
+    with httpx.Client(base_url=url, timeout=60) as prober:
+        prober.get("/health")
+        sender = threading.Thread(target=send)
+        sender.start()
+        while sender.is_alive():
+            started = time.perf_counter()
+            prober.get("/health")
+            health.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.005)
+        sender.join()
+    peak = _status(pid, "VmHWM")
+    growth = None if before is None or peak is None else max(0, peak - before)
+    response = answer["response"]
+    return InvalidRequest(
+        label,
+        len(body),
+        response.status_code,
+        len(response.content),
+        answer["seconds"],
+        health,
+        growth,
+    )
+
+
+def _reset_peak(pid: int) -> int | None:
+    """Reset the process's peak RSS (Linux); its RSS now, in bytes."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return None
+    return _status(pid, "VmRSS")
+
+
+def _status(pid: int, key: str) -> int | None:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def invalid_requests(package: Package, log: Path) -> list[InvalidRequest]:
+    with serving(package, log) as (url, pid):
+        return [
+            send_invalid(url, pid, label, body)
+            for label, body in invalid_bodies(package)
+        ]
 
 
 @dataclass(frozen=True)
@@ -281,103 +404,83 @@ def mib(size: int) -> str:
     return f"{size / 2**20:,.0f} MiB"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--package", type=Path, help="a generated package folder")
-    parser.add_argument("--rows", type=int, default=1_000_000, help="CSV rows")
-    parser.add_argument("--single", type=int, default=200, help="single-row calls")
-    parser.add_argument("--thousand", type=int, default=20, help="1,000-row calls")
-    parser.add_argument("--chunk-size", type=int, default=50_000)
-    parser.add_argument("--runs", type=int, default=1, help="batch and direct runs")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="nb2prod-serving-") as temporary:
-        work = Path(temporary)
-        root = (args.package or convert_sample(work)).resolve()
-        package = load_package(root)
-        recorded = package.recorded_inputs()
-        frame = repeated(recorded, args.rows)
-        print(
-            f"package {package.name} ({root}); {len(recorded)} recorded rows; "
-            f"python {sys.version.split()[0]}, {os.cpu_count()} cpus",
-            flush=True,
-        )
+@dataclass(frozen=True)
+class Batch:
+    """The batch and direct runs on the CSV."""
 
-        plan = [(1, args.single), (1000, args.thousand)]
-        timed = latencies(package, frame, plan, work / "server.log")
+    rows: int
+    chunk_size: int
+    batched: Measured
+    direct: Measured
+    small: Measured
+    direct_split: str
 
-        started = time.perf_counter()
-        source, small = work / "in.csv", work / "in_small.csv"
-        frame.to_csv(source, index=False)
-        frame.iloc[: args.rows // 10].to_csv(small, index=False)
-        written = time.perf_counter() - started
-        print(
-            f"wrote {len(frame):,} rows to {source.name} in {written:.1f} s", flush=True
-        )
 
-        def batch(path: Path, out: Path) -> list[str]:
-            return [
-                sys.executable, "-m", f"{package.name}.batch", str(path), str(out),
-                "--chunk-size", str(args.chunk_size),
-            ]  # fmt: skip
+def measure_batch(
+    package: Package, frame: pd.DataFrame, args: argparse.Namespace, work: Path
+) -> Batch:
+    """`python -m <pkg>.batch` against a direct predict() on the same CSV."""
+    started = time.perf_counter()
+    source, small = work / "in.csv", work / "in_small.csv"
+    frame.to_csv(source, index=False)
+    frame.iloc[: args.rows // 10].to_csv(small, index=False)
+    written = time.perf_counter() - started
+    print(f"wrote {len(frame):,} rows to {source.name} in {written:.1f} s", flush=True)
 
-        direct_command = [
-            sys.executable, "-c",
-            DIRECT.format(name=package.name, rows=package.takes_rows),
-            str(source), str(work / "direct.csv"),
+    def batch(path: Path, out: Path) -> list[str]:
+        return [
+            sys.executable, "-m", f"{package.name}.batch", str(path), str(out),
+            "--chunk-size", str(args.chunk_size),
         ]  # fmt: skip
-        batch_runs, direct_runs = [], []
-        for _ in range(args.runs):
-            batch_runs.append(
-                run_measured(
-                    batch(source, work / "batch.csv"), package.env, work / "batch.log"
-                )
-            )
-            direct_runs.append(
-                run_measured(direct_command, package.env, work / "direct.log")
-            )
-        batched, direct = summary(batch_runs), summary(direct_runs)
-        batched_small = run_measured(
-            batch(small, work / "batch_small.csv"), package.env, work / "small.log"
-        )
-        same_predictions(package, work / "direct.csv", work / "batch.csv")
-        direct_split = (work / "direct.log").read_text().strip()
 
-    single, thousand = timed
-    ratio = batched.seconds / direct.seconds
-    growth = batched.peak_bytes / batched_small.peak_bytes
-    print()
-    print("predict() direct vs POST /predict (medians)")
-    for latency in timed:
-        print(
-            f"  {latency.rows:>5} row(s) x {latency.calls:<4} direct "
-            f"{latency.direct_ms:8.2f} ms   http {latency.http_ms:8.2f} ms   "
-            f"overhead {latency.overhead_ms:7.2f} ms"
+    direct_command = [
+        sys.executable, "-c",
+        DIRECT.format(name=package.name, rows=package.takes_rows),
+        str(source), str(work / "direct.csv"),
+    ]  # fmt: skip
+    batch_runs, direct_runs = [], []
+    for _ in range(args.runs):
+        batch_runs.append(
+            run_measured(
+                batch(source, work / "batch.csv"), package.env, work / "batch.log"
+            )
         )
-    print(f"batch vs direct on {len(frame):,} rows (chunk size {args.chunk_size:,})")
+        direct_runs.append(
+            run_measured(direct_command, package.env, work / "direct.log")
+        )
+    batched_small = run_measured(
+        batch(small, work / "batch_small.csv"), package.env, work / "small.log"
+    )
+    same_predictions(package, work / "direct.csv", work / "batch.csv")
+    return Batch(
+        len(frame),
+        args.chunk_size,
+        summary(batch_runs),
+        summary(direct_runs),
+        batched_small,
+        (work / "direct.log").read_text().strip(),
+    )
+
+
+Row = tuple[str, str, str, bool | None]
+
+
+def batch_report(done: Batch) -> list[Row]:
+    batched, direct, small = done.batched, done.direct, done.small
+    print(f"batch vs direct on {done.rows:,} rows (chunk size {done.chunk_size:,})")
     print(f"  batch    {batched.seconds:7.2f} s   peak {mib(batched.peak_bytes)}")
     print(
         f"  direct   {direct.seconds:7.2f} s   peak {mib(direct.peak_bytes)}"
-        f"   ({direct_split})"
+        f"   ({done.direct_split})"
     )
     print(
-        f"  batch on {args.rows // 10:,} rows {batched_small.seconds:.2f} s   "
-        f"peak {mib(batched_small.peak_bytes)}"
+        f"  batch on {done.rows // 10:,} rows {small.seconds:.2f} s   "
+        f"peak {mib(small.peak_bytes)}"
     )
     print("  outputs: the batch's predictions equal the direct call's")
-    print()
-    rows = [
-        (
-            "HTTP overhead, 1 row (median)",
-            f"{single.overhead_ms:.2f} ms",
-            f"<= {HTTP_OVERHEAD_MS:g} ms",
-            single.overhead_ms <= HTTP_OVERHEAD_MS,
-        ),
-        (
-            "HTTP overhead, 1,000 rows (median)",
-            f"{thousand.overhead_ms:.2f} ms",
-            "-",
-            None,
-        ),
+    ratio = batched.seconds / direct.seconds
+    growth = batched.peak_bytes / small.peak_bytes
+    return [
         (
             "batch / direct time",
             f"{ratio:.2f}x",
@@ -397,10 +500,103 @@ def main() -> None:
             None,
         ),
     ]
-    print(f"{'figure':<36} {'measured':>10}   {'target':<26} met")
+
+
+def invalid_report(sent: list[InvalidRequest]) -> list[Row]:
+    print("800 KB invalid requests (GET /health polled meanwhile)")
+    rows: list[Row] = []
+    for request in sent:
+        growth = "n/a" if request.growth_bytes is None else mib(request.growth_bytes)
+        print(
+            f"  {request.label}: {request.body_bytes:,} bytes -> {request.status}, "
+            f"{request.answer_bytes:,} bytes in {request.seconds * 1000:.0f} ms; "
+            f"/health worst {request.worst_health_ms:.1f} ms over "
+            f"{len(request.health_ms)} polls; server peak growth {growth}"
+        )
+        rows += [
+            (
+                f"422 size, {request.label}",
+                f"{request.answer_bytes / 1000:.1f} KB",
+                f"<= {ERROR_BODY_BYTES // 1000} KB",
+                request.answer_bytes <= ERROR_BODY_BYTES and request.status == 422,
+            ),
+            (
+                "  /health worst latency meanwhile",
+                f"{request.worst_health_ms:.1f} ms",
+                f"< {HEALTH_MS:g} ms",
+                request.worst_health_ms < HEALTH_MS,
+            ),
+            (
+                "  server peak memory growth",
+                growth,
+                f"<= {mib(SERVER_GROWTH_BYTES)}",
+                (
+                    None
+                    if request.growth_bytes is None
+                    else request.growth_bytes <= SERVER_GROWTH_BYTES
+                ),
+            ),
+        ]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--package", type=Path, help="a generated package folder")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="CSV rows")
+    parser.add_argument("--single", type=int, default=200, help="single-row calls")
+    parser.add_argument("--thousand", type=int, default=20, help="1,000-row calls")
+    parser.add_argument("--chunk-size", type=int, default=50_000)
+    parser.add_argument("--runs", type=int, default=1, help="batch and direct runs")
+    parser.add_argument("--no-batch", action="store_true", help="skip the batch runs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nb2prod-serving-") as temporary:
+        work = Path(temporary)
+        root = (args.package or convert_sample(work)).resolve()
+        package = load_package(root)
+        recorded = package.recorded_inputs()
+        frame = repeated(recorded, args.rows)
+        print(
+            f"package {package.name} ({root}); {len(recorded)} recorded rows; "
+            f"python {sys.version.split()[0]}, {os.cpu_count()} cpus",
+            flush=True,
+        )
+        plan = [(1, args.single), (1000, args.thousand)]
+        timed = latencies(package, frame, plan, work / "server.log")
+        sent = invalid_requests(package, work / "invalid.log")
+        batched = None if args.no_batch else measure_batch(package, frame, args, work)
+
+    single, thousand = timed
+    print()
+    print("predict() direct vs POST /predict (medians)")
+    for latency in timed:
+        print(
+            f"  {latency.rows:>5} row(s) x {latency.calls:<4} direct "
+            f"{latency.direct_ms:8.2f} ms   http {latency.http_ms:8.2f} ms   "
+            f"overhead {latency.overhead_ms:7.2f} ms"
+        )
+    rows: list[Row] = [
+        (
+            "HTTP overhead, 1 row (median)",
+            f"{single.overhead_ms:.2f} ms",
+            f"<= {HTTP_OVERHEAD_MS:g} ms",
+            single.overhead_ms <= HTTP_OVERHEAD_MS,
+        ),
+        (
+            "HTTP overhead, 1,000 rows (median)",
+            f"{thousand.overhead_ms:.2f} ms",
+            "-",
+            None,
+        ),
+    ]
+    rows += invalid_report(sent)
+    if batched is not None:
+        rows += batch_report(batched)
+    print()
+    print(f"{'figure':<44} {'measured':>10}   {'target':<26} met")
     for label, measured, target, met in rows:
         verdict = "-" if met is None else ("yes" if met else "NO")
-        print(f"{label:<36} {measured:>10}   {target:<26} {verdict}")
+        print(f"{label:<44} {measured:>10}   {target:<26} {verdict}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 import tomllib
 from collections.abc import Iterator
@@ -498,19 +499,257 @@ def test_docs_and_openapi_example(server: Server) -> None:
     assert server.package.serve.EXAMPLE in examples
 
 
-def test_the_max_body_bytes_option_is_honoured(
-    env: Env, packages: dict[str, Package]
+# Hostile requests: each attack performed against the generated server
+
+
+def invalid_body(package: Package, size: int = 800_000) -> bytes:
+    """About ``size`` bytes of rows (or items) that each break the contract."""
+    if package.takes_rows:
+        row = dict(package.serve.EXAMPLE["rows"][0])
+        for name in numeric_fields(package.serve.Row):
+            row[package.serve.Row.model_fields[name].alias or name] = "x"
+        required = [
+            field.alias or name
+            for name, field in package.serve.Row.model_fields.items()
+            if field.is_required()
+        ]
+        del row[required[-1]]  # a missing column: FastAPI used to echo the whole row
+        item = json.dumps(row, separators=(",", ":"))
+        key = "rows"
+    else:
+        item, key = "{}", "inputs"  # not a text
+    count = (size - 20) // (len(item) + 1)
+    return f'{{"{key}":[{",".join([item] * count)}]}}'.encode()
+
+
+def test_a_large_invalid_request_is_bounded_and_health_keeps_answering(
+    server: Server,
+) -> None:
+    body = invalid_body(server.package)
+    assert 790_000 < len(body) <= 800_000, len(body)
+    answer: dict[str, httpx.Response] = {}
+
+    def send() -> None:
+        answer["response"] = server.client.post(
+            "/predict", content=body, headers={"content-type": "application/json"}
+        )
+
+    sender = threading.Thread(target=send)
+    health: list[float] = []
+    with httpx.Client(base_url=server.url, timeout=30.0) as prober:
+        prober.get("/health")  # connected before the large request is sent
+        sender.start()
+        while sender.is_alive():
+            started = time.perf_counter()
+            assert prober.get("/health").status_code == 200
+            health.append(time.perf_counter() - started)
+            time.sleep(0.01)
+        sender.join()
+    response = answer["response"]
+    assert response.status_code == 422, response.text[:500]
+    assert len(response.content) <= 100_000, len(response.content)
+    problems = response.json()["detail"]
+    assert 1 <= len(problems) <= 20
+    assert all("input" not in problem for problem in problems)
+    assert response.json()["error_count"] >= len(problems)
+    assert max(health, default=0.0) < 1.0, health
+
+
+def churn_client(packages: dict[str, Package]) -> Any:
+    from fastapi.testclient import TestClient
+
+    return TestClient(packages["churn_classification"].serve.app)
+
+
+NUMBERS = [
+    ("monthly_charges", "NaN"),
+    ("monthly_charges", "Infinity"),
+    ("monthly_charges", "-Infinity"),
+    ("monthly_charges", "1e400"),
+    ("tenure_months", str(2**63)),
+    ("tenure_months", str(-(2**63) - 1)),
+    ("total_charges", "Infinity"),  # nullable: NaN is missing, infinity is not
+]
+
+
+@pytest.mark.parametrize(("field", "token"), NUMBERS)
+def test_a_number_out_of_the_contract_is_422_naming_the_field(
+    packages: dict[str, Package], field: str, token: str
+) -> None:
+    row = {**packages["churn_classification"].serve.EXAMPLE["rows"][0], field: "@"}
+    body = json.dumps({"rows": [row]}).replace('"@"', token)
+    with churn_client(packages) as client:
+        response = client.post(
+            "/predict", content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "rows", 0, field]
+
+
+def test_nan_in_a_column_the_notebook_had_missing_values_in_is_missing(
+    packages: dict[str, Package],
+) -> None:
+    row = dict(packages["churn_classification"].serve.EXAMPLE["rows"][0])
+    answers = []
+    with churn_client(packages) as client:
+        for token in ("NaN", "null"):
+            body = json.dumps({"rows": [{**row, "total_charges": "@"}]})
+            response = client.post(
+                "/predict",
+                content=body.replace('"@"', token),
+                headers={"content-type": "application/json"},
+            )
+            assert response.status_code == 200, response.text
+            answers.append(response.json())
+    assert answers[0] == answers[1]
+
+
+def test_a_failing_predict_is_a_json_500_logged_with_its_request_id(
+    packages: dict[str, Package],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     package = packages["churn_classification"]
-    rows = package.serve.EXAMPLE["rows"]
+
+    def failing(frame: Any) -> Any:
+        raise ValueError("secret: /srv/model internals")
+
+    monkeypatch.setattr(package.serve, "predict", failing)
+    with churn_client(packages) as client, caplog.at_level("ERROR"):
+        response = client.post(
+            "/predict", json=package.serve.EXAMPLE, headers={"x-request-id": "abc-1"}
+        )
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error", "request_id": "abc-1"}
+    assert response.headers["x-request-id"] == "abc-1"
+    assert "secret" not in response.text
+    [record] = [r for r in caplog.records if "abc-1" in r.getMessage()]
+    assert record.exc_info is not None and "secret" in str(record.exc_info[1])
+
+
+#: `<dist>-serve` options of the hardened server, small enough to hit in a test.
+HARDENED = {
+    "--max-body-bytes": "2000",
+    "--max-rows": "5",
+    "--limit-concurrency": "3",
+    "--timeout-keep-alive": "1",
+    "--timeout-headers": "1",
+    "--max-header-bytes": "4096",
+}
+
+
+@pytest.fixture(scope="module")
+def hardened(env: Env, packages: dict[str, Package]) -> Iterator[Server]:
+    """The churn server with every limit set small from its options."""
+    package = packages["churn_classification"]
+    options = [part for pair in HARDENED.items() for part in pair]
+    with (
+        serving(env, package, *options) as (url, _),
+        httpx.Client(base_url=url, timeout=30.0) as client,
+    ):
+        yield Server(url, package, client)
+
+
+def test_the_max_body_bytes_option_is_honoured(hardened: Server) -> None:
+    rows = hardened.package.serve.EXAMPLE["rows"]
     small = {"rows": rows[:1]}
     large = {"rows": rows * 10}
     assert len(json.dumps(large)) > 2000 > len(json.dumps(small))
-    with serving(env, package, "--max-body-bytes", "2000") as (url, _):
-        assert httpx.post(f"{url}/predict", json=small).status_code == 200
-        response = httpx.post(f"{url}/predict", json=large)
-        assert response.status_code == 413, response.text
-        assert "2000 bytes" in response.text
+    assert hardened.client.post("/predict", json=small).status_code == 200
+    response = hardened.client.post("/predict", json=large)
+    assert response.status_code == 413, response.text
+    assert "2000 bytes" in response.text
+
+
+def test_a_chunked_body_over_the_limit_is_413(hardened: Server) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"rows": ['
+        for _ in range(6):
+            yield b" " * 500
+
+    response = hardened.client.post(
+        "/predict", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413, response.text
+    assert "2000 bytes" in response.text
+
+
+def test_the_max_rows_option_is_honoured(hardened: Server) -> None:
+    row = hardened.package.serve.EXAMPLE["rows"][0]
+    assert hardened.client.post("/predict", json={"rows": [row] * 5}).status_code == 200
+    response = hardened.client.post("/predict", json={"rows": [{}] * 6})
+    assert response.status_code == 422, response.text
+    assert "at most 5 rows per request, not 6" in response.text
+
+
+def closed_after(connection: socket.socket, trickle: bytes = b"") -> float:
+    """Seconds until the server closes the connection, sending ``trickle`` meanwhile."""
+    started = time.monotonic()
+    connection.settimeout(0.25)
+    while time.monotonic() - started < 10:
+        try:
+            if connection.recv(65536) == b"":
+                return time.monotonic() - started
+        except TimeoutError:
+            pass
+        except ConnectionResetError:
+            return time.monotonic() - started
+        if trickle:
+            try:
+                connection.sendall(trickle)
+            except (BrokenPipeError, ConnectionResetError):
+                return time.monotonic() - started
+    return math.inf
+
+
+def connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=5)
+
+
+def test_slow_headers_and_idle_connections_are_closed(hardened: Server) -> None:
+    with connect(hardened.url) as trickling, connect(hardened.url) as idle:
+        trickling.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n")
+        assert closed_after(trickling, b"x-slow: 1\r\n") < 3  # --timeout-headers 1
+        assert closed_after(idle) < 3
+    with connect(hardened.url) as keep_alive:
+        keep_alive.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert b"200 OK" in keep_alive.recv(65536)
+        assert closed_after(keep_alive) < 3  # --timeout-keep-alive 1
+
+
+def test_connections_past_the_concurrency_limit_get_503(hardened: Server) -> None:
+    with connect(hardened.url), connect(hardened.url):
+        time.sleep(0.2)  # both accepted: with this request, 3 connections
+        response = httpx.get(f"{hardened.url}/health")
+    assert response.status_code == 503, response.text
+    assert hardened.client.get("/health").status_code == 200
+
+
+def test_headers_over_max_header_bytes_are_refused(hardened: Server) -> None:
+    # Headers still arriving are held up to --max-header-bytes (4096), then refused.
+    with connect(hardened.url) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\nx-big: ")
+        for _ in range(6):
+            connection.sendall(b"a" * 1000)
+            time.sleep(0.05)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 400 ")
+    assert httpx.get(f"{hardened.url}/health", headers={"x-ok": "a" * 1000}).is_success
+
+
+def test_serve_help_documents_the_limits(
+    env: Env, packages: dict[str, Package]
+) -> None:
+    script = env.script(f"{packages['churn_classification'].dist}-serve")
+    result = run(script, "--help", cwd=env.work)
+    assert result.returncode == 0, output(result)
+    help_text = " ".join(result.stdout.split())
+    for option in HARDENED:
+        assert option in help_text
+    assert "(default: 64)" in help_text  # --limit-concurrency
+    refused = run(script, "--max-rows", "0", cwd=env.work)
+    assert refused.returncode == 2
+    assert "--max-rows: must be positive, not 0" in refused.stderr
 
 
 # Batch

@@ -12,6 +12,7 @@ import pandas as pd
 from nb2prod.analysis.cells import ImportBinding
 from nb2prod.plan.serving import serving_plan
 from nb2prod.render.annotate import Annotator
+from nb2prod.render.service import _pydantic, _row_bytes
 from nb2prod.standalone import contract
 from nb2prod.standalone.valuetypes import describe, merge
 
@@ -80,6 +81,35 @@ def test_serving_plan_from_a_frame_contract() -> None:
     assert fields["2nd"] == ("column_3", "float")
     assert plan.output == "list[float | None]"
     assert plan.example == {"rows": contract.example(frame)}
+
+
+def test_served_numbers_are_bounded_by_the_notebook_dtypes() -> None:
+    frame = pd.DataFrame(
+        {
+            "small": np.array([1], dtype="uint8"),
+            "big": [2**40],
+            "price": [1.5],
+            "gap": [np.nan],
+            "name": ["a"],
+        }
+    )
+    plan = serving_plan(
+        {
+            "input": contract.describe(frame),
+            "output": contract.describe(np.array([0.5])),
+            "example": contract.example(frame),
+        }
+    )
+    assert plan is not None
+    types = {f.column: _pydantic(f.annotation, f.dtype) for f in plan.fields}
+    # pandas would wrap 300 around to 44 in a uint8 column: the request is refused.
+    assert types["small"] == "Annotated[int, Field(ge=0, le=255)]"
+    assert types["big"] == "Int"
+    assert types["price"] == "Float"
+    assert types["gap"] == "FloatOrMissing"  # the notebook had NaN there
+    assert types["name"] == "str"
+    # the smallest valid row: {"small":0,"big":0,"price":0,"gap":0,"name":""} and a comma
+    assert _row_bytes(plan) == len('{"small":0,"big":0,"price":0,"gap":0,"name":""},')
 
 
 def test_serving_plan_for_texts() -> None:

@@ -55,6 +55,8 @@ class FieldPlan:
     annotation: str
     #: True when some call's frame lacked the column: the field may be left out.
     optional: bool = False
+    #: The column's dtype in the notebook (``int32``, ``float64``...): bounds its values.
+    dtype: str = ""
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,9 @@ def _field(index: int, column: Mapping[str, Any]) -> FieldPlan:
     optional = bool(column.get("optional"))
     if column.get("nullable") or optional:
         annotation += " | None"
-    return FieldPlan(name, attribute, annotation, optional)
+    return FieldPlan(
+        name, attribute, annotation, optional, str(column.get("dtype", ""))
+    )
 
 
 def _item(source: Mapping[str, Any]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,9 @@ SERVING_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "pydantic>=2.6")
 SERVING_TEST_REQUIREMENTS = ("httpx>=0.27",)
 #: Largest request body served by default, in bytes.
 MAX_BODY_BYTES = 1_000_000
+#: numpy's integer dtypes: a request value outside its column's range is refused, as
+#: pandas would silently wrap it around when casting the frame.
+_INT_DTYPE = re.compile(r"(u?)int(8|16|32|64)")
 #: The folder of the package's tests that holds copies of nb2prod's comparators
 #: and case files, so that its golden tests need no nb2prod.
 SHIPPED_FOLDER = "tests/_replay"
@@ -56,7 +61,11 @@ def service_files(
         "libraries": [d.distribution for d in data.dependencies],
         "has_artifacts": bool(plan.artifacts),
         "max_body_bytes": MAX_BODY_BYTES,
+        "row_bytes": _row_bytes(serving),
+        "field_types": [_pydantic(f.annotation, f.dtype) for f in serving.fields],
+        "item_type": _pydantic(serving.item),
         **_wrong_value(serving),
+        **_bad_numbers(serving),
         "required_field": next(
             (f.column for f in serving.fields if not f.optional), ""
         ),
@@ -88,6 +97,59 @@ def _shipped_copies() -> dict[str, str]:
             name=module.__name__.replace(".", "/") + ".py"
         ) + source.read_text("utf-8")
     return files
+
+
+def _pydantic(annotation: str, dtype: str = "") -> str:
+    """serve.py's annotation of a contract type: its numbers bounded.
+
+    ``int`` becomes ``Int`` (an int64) or the range of the column's narrower integer
+    dtype, ``float`` becomes ``Float`` (finite), and ``float | None`` (a column the
+    notebook had missing values in) ``FloatOrMissing``, where NaN is a missing value.
+    """
+    found = _INT_DTYPE.fullmatch(dtype.lower())
+    integer = "Int"
+    if found and found[0] != "int64":
+        bits = int(found[2])
+        low, high = (
+            (0, 2**bits - 1) if found[1] else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        )
+        integer = f"Annotated[int, Field(ge={low}, le={high})]"
+    annotation = re.sub(r"\bfloat \| None\b", "FloatOrMissing", annotation)
+    annotation = re.sub(r"\bfloat\b", "Float", annotation)
+    return re.sub(r"\bint\b", integer, annotation)
+
+
+def _row_bytes(serving: ServingPlan) -> int:
+    """Bytes of the smallest row (or item) the contract accepts, with its comma.
+
+    A body of N bytes holds at most N // this many rows: the default row limit, so
+    that a request of valid rows is never refused for its row count alone.
+    """
+    if serving.kind == "dataframe":
+        row = {
+            f.column: "" if f.annotation.startswith("str") else 0
+            for f in serving.fields
+            if not f.optional
+        }
+        text = json.dumps(row, separators=(",", ":"), ensure_ascii=False)
+        return len(text.encode("utf-8")) + 1
+    return 3 if serving.item.startswith(("str", "list", "dict", "tuple")) else 2
+
+
+def _bad_numbers(serving: ServingPlan) -> dict[str, Any]:
+    """A number field the contract bounds and JSON numbers it refuses, for the 422 test."""
+    bad = {
+        "Float": ["NaN", "Infinity", "-Infinity", "1e400"],
+        "Int": [str(2**63), str(-(2**63) - 1), "1e400"],
+    }
+    if serving.kind == "dataframe":
+        for field in serving.fields:
+            kind = _pydantic(field.annotation, field.dtype)
+            if kind in bad and not field.optional:
+                return {"number_field": field.column, "bad_numbers": bad[kind]}
+    elif serving.kind != "scalar" and _pydantic(serving.item) in bad:
+        return {"number_field": "inputs", "bad_numbers": bad[_pydantic(serving.item)]}
+    return {"number_field": "", "bad_numbers": []}
 
 
 def _wrong_value(serving: ServingPlan) -> dict[str, Any]:
