@@ -385,18 +385,128 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
         run_cli("--debug", "convert", notebook, "--no-execute")
 
 
-def test_a_name_defined_only_in_a_later_cell_is_an_error(tmp_path: Path) -> None:
+def test_a_name_read_at_the_top_before_its_later_cell_is_an_error(
+    tmp_path: Path,
+) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code("LIMIT = BASE * 2\n\ndef f():\n    return LIMIT", EXPORT),
+        code("BASE = 3", EXPORT),
+    )
+    message = convert_error(tmp_path, notebook)
+    assert (
+        "nb.ipynb: cell 1 [id c1], line 1, col 9: error: 'BASE' is defined only later, "
+        "in cell 2 [id c2]: run top to bottom, the notebook fails here"
+    ) in message
+    assert "hint: move cell 2 [id c2] above cell 1" in message
+
+
+def test_a_name_read_only_in_a_function_body_never_called_early_warns(
+    tmp_path: Path,
+) -> None:
+    # Top to bottom this runs: total() is first called after cell 2 defined helper.
     notebook = write(
         tmp_path / "nb.ipynb",
         code("def total(values):\n    return helper(values)", EXPORT),
         code("def helper(values):\n    return sum(values)", EXPORT),
+        code("total([1, 2])"),
+    )
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "nb.ipynb: cell 1 [id c1], line 2, col 12: warning: 'helper', read inside "
+        "total() in cell 1, is defined only later, in cell 2 [id c2]: the notebook "
+        "runs top to bottom only because nothing calls total() before cell 2 [id c2]"
+    ) in " ".join(result.stderr.split())
+    assert "error" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "caller",
+    ["total([1, 2])", "def run():\n    return total([1])\n\nrun()"],
+    ids=["direct", "through-another-function"],
+)
+def test_a_call_before_the_defining_cell_is_an_error(
+    tmp_path: Path, caller: str
+) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code("def total(values):\n    return helper(values)", EXPORT),
+        code(caller),
+        code("def helper(values):\n    return sum(values)", EXPORT),
+    )
+    message = convert_error(tmp_path, notebook)
+    called = "total" if caller.startswith("total") else "run"
+    assert (
+        "nb.ipynb: cell 1 [id c1], line 2, col 12: error: 'helper' is defined only "
+        f"later, in cell 3 [id c3], and cell 2 calls {called}() before that: run top "
+        "to bottom, the notebook fails there"
+    ) in message
+    assert "hint: move cell 3 [id c3] above cell 1" in message
+
+
+def test_names_from_a_later_artifact_cell_are_guarded(tmp_path: Path) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code("def predict(x: float) -> float:\n    return x * weight", PREDICT),
+        code("predict(1.0)"),
+        code("weight = 2.0", "nb2prod:artifact"),
     )
     message = convert_error(tmp_path, notebook)
     assert (
-        "nb.ipynb: cell 1 [id c1], line 2, col 12: error: 'helper' is defined only later, "
-        "in cell 2 [id c2]: run top to bottom, the notebook fails here"
+        "cell 1 [id c1], line 2, col 16: error: 'weight' is defined only later, in "
+        "cell 3 [id c3], and cell 2 calls predict() before that"
     ) in message
-    assert "hint: move cell 2 [id c2] above cell 1" in message
+
+
+@pytest.mark.parametrize(
+    ("source", "severity"),
+    [
+        ("LIMIT = CUTOFF + 1\n\ndef f():\n    return LIMIT", "error"),
+        ("def f():\n    return CUTOFF", "warning"),
+    ],
+    ids=["top-level", "function-body"],
+)
+def test_names_from_a_later_parameters_cell_are_guarded(
+    tmp_path: Path, source: str, severity: str
+) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code(source, FEATURE),
+        code("CUTOFF = 2", "parameters"),
+    )
+    result = run_cli("convert", notebook, "--no-execute", "--out", tmp_path / "out")
+    assert result.exit_code == (1 if severity == "error" else 0), result.stderr
+    assert (
+        f"nb.ipynb: cell 1 [id c1], line "
+        f"{1 if severity == 'error' else 2}, col "
+    ) in result.stderr
+    assert (
+        f"{severity}: 'CUTOFF'" in result.stderr
+        and "defined only later, in cell 2 [id c2]" in " ".join(result.stderr.split())
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "severity"),
+    [
+        ("def f(x=BASE):\n    return x", "error"),  # a default runs with the def
+        ("@staticmethod\ndef f():\n    return BASE", "warning"),
+        ("class C:\n    y = BASE", "error"),  # a class body runs with the class
+        ("class C:\n    def m(self):\n        return BASE", "warning"),
+        ("def f():\n    s = 'é→'; return BASE", "warning"),  # columns in characters
+        ("async def f():\n    return BASE", "warning"),
+    ],
+)
+def test_whether_the_read_runs_before_the_later_cell_decides_the_severity(
+    tmp_path: Path, source: str, severity: str
+) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb", code(source, EXPORT), code("BASE = 3", EXPORT)
+    )
+    result = run_cli("convert", notebook, "--no-execute", "--out", tmp_path / "out")
+    assert result.exit_code == (1 if severity == "error" else 0), result.stderr
+    assert f"{severity}: 'BASE'" in result.stderr
 
 
 def test_cells_last_run_out_of_order_give_a_warning(tmp_path: Path) -> None:
