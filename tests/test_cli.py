@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import REPO, run_cli
 
+from nb2prod import pipeline
+from nb2prod.options import Options
+from nb2prod.output.fastcheck import up_to_date
 from notebooks import code, md, write
 
 EXPORT = "nb2prod:export"
@@ -60,7 +64,8 @@ def test_convert_writes_the_package_and_is_idempotent(tmp_path: Path) -> None:
     } <= set(before)
     second = run_cli("convert", notebook, "--no-execute")
     assert second.exit_code == 0
-    assert "11 unchanged" in second.stdout or "unchanged" in second.stdout
+    # Every file but the lock (written last, not reported) is unchanged.
+    assert f"{package}: {len(before) - 1} unchanged\n" in second.stdout
     assert "created" not in second.stdout and "updated" not in second.stdout
     assert snapshot(package) == before
 
@@ -108,6 +113,47 @@ def test_check_ignores_outputs_and_execution_counts(tmp_path: Path) -> None:
             ]
     notebook.write_text(json.dumps(data))
     assert run_cli("check", notebook).exit_code == 0
+
+
+def test_check_finds_a_hand_edited_file_while_the_notebook_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    run_cli("convert", notebook, "--no-execute")
+    package = tmp_path / "scoring"
+    options = Options(notebook)
+    assert up_to_date(options) == package  # the fast path answers from the lock
+    predict = package / "src/scoring/predict.py"
+    predict.write_text(predict.read_text().replace("score(t)", "not score(t)"))
+    # Both paths must see it: the lock's hashes, and the full regeneration.
+    assert up_to_date(options) is None
+    _, stale = pipeline.check(options)
+    assert [s.path for s in stale] == ["src/scoring/predict.py"]
+    result = run_cli("check", notebook)
+    assert result.exit_code == 1, result.stdout
+    assert "-    return [not score(t) for t in texts]" in result.stdout
+    assert "+    return [score(t) for t in texts]" in result.stdout
+    assert "1 file(s) differ from what the notebook generates" in " ".join(
+        result.stdout.split()
+    )
+
+
+def test_check_lists_a_file_the_notebook_no_longer_generates(tmp_path: Path) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code("def double(x):\n    return 2 * x", FEATURE),
+        code("def predict(x):\n    return x + 1", PREDICT),
+    )
+    assert run_cli("convert", notebook, "--no-execute").exit_code == 0
+    features = tmp_path / "nb/src/nb/features.py"
+    assert features.is_file()
+    write(notebook, code("def predict(x):\n    return x + 1", PREDICT))
+    result = run_cli("check", notebook)
+    assert result.exit_code == 1, result.stdout
+    assert "--- a/src/nb/features.py" in result.stdout
+    assert "+++ /dev/null" in result.stdout
+    _, stale = pipeline.check(Options(notebook))
+    assert "src/nb/features.py" in [s.path for s in stale]
 
 
 def test_check_skips_notebooks_without_tags(tmp_path: Path) -> None:
@@ -185,9 +231,12 @@ def test_tags_shows_each_tagged_cell(tmp_path: Path) -> None:
     notebook = small_notebook(tmp_path / "scoring.ipynb")
     result = run_cli("tags", notebook)
     assert result.exit_code == 0
-    text = " ".join(result.stdout.split())
-    assert "nb2prod:predict" in text and "predict" in text
-    assert "score" in text and "c4" in text
+    rows = result.stdout
+    assert re.search(r"│ 4 +│ c4 │ nb2prod:export +│ import os +│ score +│", rows)
+    assert re.search(
+        r"│ 5 +│ c5 │ nb2prod:predict │ def predict\(texts: +│ predict +│", rows
+    )
+    assert re.search(r"│ 6 +│ c6 │ nb2prod:test +│ .* +│ test_cell_6 in tests/ │", rows)
 
 
 # ---- errors: one clear message with its location, exit 1, nothing written ----
@@ -344,17 +393,51 @@ def test_package_name_may_not_shadow_a_module(
     assert "--name" in result.stderr
 
 
-def test_harmless_cell_magic_is_dropped_with_a_warning(tmp_path: Path) -> None:
+#: The cell magics the README promises are dropped from shipped cells.
+README_HARMLESS = ("time", "timeit", "capture", "prun", "memit")
+
+
+@pytest.mark.parametrize("magic", README_HARMLESS)
+def test_harmless_cell_magic_is_dropped_with_a_warning(
+    tmp_path: Path, magic: str
+) -> None:
     notebook = write(
-        tmp_path / "nb.ipynb", code("%%time\ndef f():\n    return 1", FEATURE)
+        tmp_path / "nb.ipynb", code(f"%%{magic}\ndef f():\n    return 1", FEATURE)
     )
     result = run_cli("convert", notebook, "--no-execute")
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.stderr
     assert (
-        "nb.ipynb: cell 1 [id c1], line 1, col 1: warning: cell magic %%time"
+        f"nb.ipynb: cell 1 [id c1], line 1, col 1: warning: cell magic %%{magic}"
         in result.stderr
     )
-    assert "%%time" not in (tmp_path / "nb/src/nb/features.py").read_text()
+    features = (tmp_path / "nb/src/nb/features.py").read_text()
+    assert "# --- From cell 1 [id c1] ---\ndef f() -> Any:\n    return 1" in features
+    assert f"%%{magic}" not in features
+
+
+def test_the_readme_lists_exactly_the_harmless_magics() -> None:
+    readme = (REPO / "README.md").read_text()
+    promise = re.search(r"- ((?:`%%\w+`(?:, | and ))+`%%\w+`) on a shipped", readme)
+    assert promise is not None
+    assert set(re.findall(r"`%%(\w+)`", promise.group(1))) == set(README_HARMLESS)
+
+
+def test_a_bug_in_nb2prod_is_exit_3_without_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No input should reach a bug, so one is planted where check calls the library.
+    def broken(options: Options) -> Path | None:
+        raise ZeroDivisionError("planted")
+
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    monkeypatch.setattr("nb2prod.cli.app.up_to_date", broken)
+    result = run_cli("check", notebook)
+    assert result.exit_code == 3
+    assert result.stderr.startswith("internal error: ZeroDivisionError: planted\n")
+    assert "This is a bug in nb2prod" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    with pytest.raises(ZeroDivisionError):
+        run_cli("--debug", "check", notebook)
 
 
 def test_real_process_error_is_one_line_without_traceback(tmp_path: Path) -> None:
@@ -478,8 +561,7 @@ def test_names_from_a_later_parameters_cell_are_guarded(
     result = run_cli("convert", notebook, "--no-execute", "--out", tmp_path / "out")
     assert result.exit_code == (1 if severity == "error" else 0), result.stderr
     assert (
-        f"nb.ipynb: cell 1 [id c1], line "
-        f"{1 if severity == 'error' else 2}, col "
+        f"nb.ipynb: cell 1 [id c1], line " f"{1 if severity == 'error' else 2}, col "
     ) in result.stderr
     assert (
         f"{severity}: 'CUTOFF'" in result.stderr

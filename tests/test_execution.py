@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLES, run_cli
 
+from nb2prod.output.lock import sha256
 from notebooks import code, md, write
 
 NOTEBOOKS = sorted(SAMPLES.glob("*.ipynb"))
@@ -58,8 +59,8 @@ def test_artifacts_cases_and_fixtures_are_saved(
     )
     assert manifest["artifacts"], "every sample has artifacts"
     for entry in manifest["artifacts"].values():
-        assert len(entry["sha256"]) == 64
-        assert (package / f"src/{notebook.stem}/artifacts" / entry["file"]).is_file()
+        saved = package / f"src/{notebook.stem}/artifacts" / entry["file"]
+        assert sha256(saved.read_bytes()) == entry["sha256"], entry["file"]
     assert "scikit-learn" in manifest["libraries"]
     assert list((package / "tests/cases/predict").glob("*/case.json"))
     assert list((package / "tests/fixtures").glob("test_cell_*/*.joblib"))
@@ -78,6 +79,25 @@ def test_check_passes_after_an_executed_convert(
         "check", SAMPLES / "churn_classification.ipynb", "--out", package.parent
     )
     assert result.exit_code == 0, result.stdout
+
+
+def test_convert_no_execute_after_a_run_keeps_what_the_run_recorded(
+    converted: dict[str, tuple[Path, str]], tmp_path: Path
+) -> None:
+    package, _ = converted["churn_classification"]
+    copy = tmp_path / "churn_classification"
+    shutil.copytree(package, copy)
+    recorded = json.loads((copy / "nb2prod.lock").read_text())["recorded"]
+    assert any(path.startswith("tests/fixtures/") for path in recorded)
+    assert any(path.endswith("manifest.json") for path in recorded)
+    notebook = SAMPLES / "churn_classification.ipynb"
+    result = run_cli("convert", notebook, "--no-execute", "--out", tmp_path)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "removed" not in result.stdout
+    for path, digest in recorded.items():
+        assert sha256((copy / path).read_bytes()) == digest, path
+    assert json.loads((copy / "nb2prod.lock").read_text())["recorded"] == recorded
+    assert run_cli("check", notebook, "--out", tmp_path).exit_code == 0
 
 
 def test_the_users_notebook_is_not_modified(
@@ -116,7 +136,8 @@ def test_verify_passes_on_the_package_as_converted(
         "verify", SAMPLES / "ticket_triage_text.ipynb", "--out", package.parent
     )
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "equivalent" in result.stdout
+    assert "equivalent: every recorded call matches" in result.stdout
+    assert "not equivalent" not in result.stdout
     after = {p: p.read_bytes() for p in package.rglob("*") if p.is_file()}
     assert before == after
 
@@ -216,7 +237,8 @@ def test_an_artifact_holding_a_shipped_function_loads_in_the_package(
     )
     result = run_cli("convert", notebook)
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "equivalent" in result.stdout
+    assert "equivalent: every recorded call matches" in result.stdout
+    assert "not equivalent" not in result.stdout
 
 
 def test_comment_form_parameters_cell_takes_p_values(tmp_path: Path) -> None:
