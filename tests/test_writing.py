@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from nb2prod.output.lock import LOCK_NAME, Lock, read_lock, sha256
 from nb2prod.output.writing import Fate, plan_changes, write
 
 
-def lock_for(files: dict[str, str]) -> Lock:
+def lock_for(files: Mapping[str, str | bytes]) -> Lock:
     """A lock recording ``files`` as generated."""
     return Lock(
         "0.1.0", "../nb.ipynb", "abc", files={p: sha256(t) for p, t in files.items()}
@@ -19,7 +20,7 @@ def lock_for(files: dict[str, str]) -> Lock:
 
 
 def generate(
-    folder: Path, files: dict[str, str], force: bool = False
+    folder: Path, files: Mapping[str, str | bytes], force: bool = False
 ) -> dict[str, Fate]:
     previous = read_lock(folder)
     report = plan_changes(folder, files, previous.files if previous else {}, force)
@@ -50,6 +51,57 @@ def test_fates_of_a_second_generation(tmp_path: Path) -> None:
     }
     assert not (folder / "gone.py").exists()
     assert (folder / "changed.py").read_text() == "new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["pkg"]  # no temporary folder left
+
+
+def test_the_report_holds_both_contents_and_counts_fates(tmp_path: Path) -> None:
+    folder = tmp_path / "pkg"
+    generate(folder, {"a.py": "old\n", "b.py": "b\n"})
+    report = plan_changes(
+        folder, {"a.py": "new\n", "b.py": "b\n", "c.py": "c\n"}, {}, force=True
+    )
+    changes = {c.path: c for c in report.changes}
+    assert (changes["a.py"].old, changes["a.py"].new) == ("old\n", "new\n")
+    assert (changes["c.py"].old, changes["c.py"].new) == (None, "c\n")
+    assert [report.count(fate) for fate in Fate] == [1, 1, 1, 0, 0, 0]
+
+
+def test_nested_folders_are_made_in_a_new_and_an_existing_package(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "out" / "deeper" / "pkg"
+    generate(folder, {"src/pkg/sub/a.py": "a\n"})
+    assert (folder / "src/pkg/sub/a.py").read_text() == "a\n"
+    generate(folder, {"src/pkg/sub/a.py": "a\n", "tests/cases/f/001/case.json": "{}"})
+    assert (folder / "tests/cases/f/001/case.json").read_text() == "{}"
+
+
+def test_bytes_and_empty_files_are_written_as_they_are(tmp_path: Path) -> None:
+    folder = tmp_path / "pkg"
+    files: dict[str, str | bytes] = {"model.joblib": b"\x80\x00\xff", "py.typed": ""}
+    generate(folder, files)
+    assert (folder / "model.joblib").read_bytes() == b"\x80\x00\xff"
+    assert (folder / "py.typed").read_bytes() == b""
+    # Read back as bytes, not text: the same bytes are unchanged, not "edited".
+    assert generate(folder, files) == {
+        "model.joblib": Fate.UNCHANGED,
+        "py.typed": Fate.UNCHANGED,
+    }
+    assert generate(folder, {"py.typed": ""}) == {
+        "model.joblib": Fate.REMOVED,
+        "py.typed": Fate.UNCHANGED,
+    }
+
+
+def test_binary_junk_where_an_empty_file_was_generated_is_an_edit(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "pkg"
+    generate(folder, {"py.typed": "", "a.py": "a\n"})
+    (folder / "py.typed").write_bytes(b"\xff\xfe mine")
+    with pytest.raises(WriteRefusedError):
+        generate(folder, {"py.typed": "\n", "a.py": "a\n"})
+    assert (folder / "py.typed").read_bytes() == b"\xff\xfe mine"
 
 
 def test_user_edits_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
@@ -57,8 +109,9 @@ def test_user_edits_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
     generate(folder, {"a.py": "one\n", "b.py": "two\n"})
     (folder / "a.py").write_text("one, edited\n")
     lock_before = (folder / LOCK_NAME).read_text()
-    with pytest.raises(WriteRefusedError, match=r"a\.py"):
+    with pytest.raises(WriteRefusedError, match=r"a\.py") as refused:
         generate(folder, {"a.py": "uno\n", "b.py": "dos\n"})
+    assert str(refused.value).startswith(f"{folder}: refusing to overwrite 1 file(s)")
     assert (folder / "a.py").read_text() == "one, edited\n"
     assert (folder / "b.py").read_text() == "two\n"
     assert (folder / LOCK_NAME).read_text() == lock_before
