@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nb2prod.errors import WriteRefusedError
+from nb2prod.errors import Nb2ProdError, WriteRefusedError
 from nb2prod.output.lock import LOCK_NAME, Lock, read_lock, sha256
 from nb2prod.output.writing import Fate, plan_changes, write
 
@@ -78,17 +78,23 @@ def test_nested_folders_are_made_in_a_new_and_an_existing_package(
 
 def test_bytes_and_empty_files_are_written_as_they_are(tmp_path: Path) -> None:
     folder = tmp_path / "pkg"
-    files: dict[str, str | bytes] = {"model.joblib": b"\x80\x00\xff", "py.typed": ""}
+    files: dict[str, str | bytes] = {
+        "model.joblib": b"\x80\x00\xff",
+        "case.json": b"{}",  # bytes that happen to be text stay bytes
+        "py.typed": "",
+    }
     generate(folder, files)
     assert (folder / "model.joblib").read_bytes() == b"\x80\x00\xff"
     assert (folder / "py.typed").read_bytes() == b""
     # Read back as bytes, not text: the same bytes are unchanged, not "edited".
     assert generate(folder, files) == {
         "model.joblib": Fate.UNCHANGED,
+        "case.json": Fate.UNCHANGED,
         "py.typed": Fate.UNCHANGED,
     }
     assert generate(folder, {"py.typed": ""}) == {
         "model.joblib": Fate.REMOVED,
+        "case.json": Fate.REMOVED,
         "py.typed": Fate.UNCHANGED,
     }
 
@@ -155,3 +161,97 @@ def test_damaged_lock_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / LOCK_NAME).write_text("{not json")
     with pytest.raises(Exception, match="lock file is damaged"):
         read_lock(tmp_path)
+
+
+#: Every field of a lock set, with text outside ASCII.
+FULL_LOCK = Lock(
+    nb2prod_version="0.1.0",
+    notebook="../é.ipynb",
+    notebook_hash="n",
+    generator="g",
+    files={"b.py": "2", "a.py": "1"},
+    dependencies={"pandas": "2.2.0"},
+    modules={"sklearn": "scikit-learn"},
+    python="3.11",
+    recorded={"tests/cases/f/001/case.json": "r"},
+    pinned={"joblib": "1.4.0"},
+    parameters={"CUTOFF": "3"},
+    signatures={"f": {"x": "int"}},
+    contract={"input": {"kind": "scalar"}},
+)
+
+
+def test_the_lock_text_is_stable_json_with_every_field(tmp_path: Path) -> None:
+    expected = """\
+{
+  "format": 1,
+  "nb2prod_version": "0.1.0",
+  "notebook": "../é.ipynb",
+  "notebook_hash": "n",
+  "generator": "g",
+  "parameters": {
+    "CUTOFF": "3"
+  },
+  "python": "3.11",
+  "dependencies": {
+    "pandas": "2.2.0"
+  },
+  "modules": {
+    "sklearn": "scikit-learn"
+  },
+  "pinned": {
+    "joblib": "1.4.0"
+  },
+  "files": {
+    "a.py": "1",
+    "b.py": "2"
+  },
+  "recorded": {
+    "tests/cases/f/001/case.json": "r"
+  },
+  "signatures": {
+    "f": {
+      "x": "int"
+    }
+  },
+  "contract": {
+    "input": {
+      "kind": "scalar"
+    }
+  }
+}
+"""
+    assert FULL_LOCK.text() == expected
+    (tmp_path / LOCK_NAME).write_text(FULL_LOCK.text(), "utf-8")
+    assert read_lock(tmp_path) == FULL_LOCK
+
+
+def test_an_old_lock_without_the_newer_fields_still_reads(tmp_path: Path) -> None:
+    (tmp_path / LOCK_NAME).write_text(
+        '{"nb2prod_version": "0.0.9", "notebook": "n.ipynb", "notebook_hash": "h",'
+        ' "files": {"a.py": "1"}}'
+    )
+    assert read_lock(tmp_path) == Lock("0.0.9", "n.ipynb", "h", files={"a.py": "1"})
+    assert read_lock(tmp_path / "nowhere") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"notebook": "n"}',
+        "[]",
+        '{"nb2prod_version": 1, "notebook": "n", ' '"notebook_hash": "h", "files": []}',
+    ],
+)
+def test_a_lock_of_the_wrong_shape_is_damaged(tmp_path: Path, text: str) -> None:
+    (tmp_path / LOCK_NAME).write_text(text)
+    with pytest.raises(Nb2ProdError, match=f"{LOCK_NAME}: the lock file is damaged"):
+        read_lock(tmp_path)
+
+
+def test_sha256_of_text_is_that_of_its_utf8_bytes() -> None:
+    assert (
+        sha256("é")
+        == sha256("é".encode())
+        == ("4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c")
+    )
