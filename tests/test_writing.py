@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -255,3 +257,22 @@ def test_sha256_of_text_is_that_of_its_utf8_bytes() -> None:
         == sha256("é".encode())
         == ("4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c")
     )
+
+
+def test_writing_stages_beside_the_package_not_in_tmpdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A TMPDIR on another filesystem (tmpfs) would break the atomic move.
+    other = Path("/dev/shm")
+    if not other.is_dir() or other.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("needs a TMPDIR on another filesystem than the package")
+    scratch = Path(tempfile.mkdtemp(dir=other))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    try:
+        folder = tmp_path / "pkg"
+        generate(folder, {"a.py": "a\n"})
+        generate(folder, {"a.py": "b\n"})
+        assert (folder / "a.py").read_text() == "b\n"
+        assert list(scratch.iterdir()) == []
+    finally:
+        shutil.rmtree(scratch)
