@@ -13,6 +13,7 @@ import pytest
 from conftest import REPO, run_cli
 
 from nb2prod import pipeline
+from nb2prod.errors import Nb2ProdError
 from nb2prod.options import Options
 from nb2prod.output.fastcheck import up_to_date
 from notebooks import code, md, write
@@ -136,6 +137,36 @@ def test_check_finds_a_hand_edited_file_while_the_notebook_is_unchanged(
     assert "1 file(s) differ from what the notebook generates" in " ".join(
         result.stdout.split()
     )
+
+
+def test_check_of_a_notebook_never_converted_lists_every_file(tmp_path: Path) -> None:
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    result = run_cli("check", notebook)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "--- /dev/null" in result.stdout
+    assert "+++ b/src/scoring/predict.py" in result.stdout
+
+
+def test_check_reports_an_unknown_tag_added_after_conversion(tmp_path: Path) -> None:
+    # Unknown tags do not change the content hash: the lock alone must not answer.
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    run_cli("convert", notebook, "--no-execute")
+    data = json.loads(notebook.read_text())
+    data["cells"][1]["metadata"]["tags"] = ["nb2prod:exprot"]
+    notebook.write_text(json.dumps(data))
+    result = run_cli("check", notebook)
+    assert result.exit_code == 1, result.stdout
+    assert "nb2prod:exprot" in result.stderr
+    assert "up to date" not in result.stdout
+
+
+def test_check_refuses_a_notebook_over_the_size_limit_on_the_fast_path(
+    tmp_path: Path,
+) -> None:
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    run_cli("convert", notebook, "--no-execute")
+    with pytest.raises(Nb2ProdError, match="over the 100 bytes limit"):
+        up_to_date(Options(notebook, max_bytes=100))
 
 
 def test_check_lists_a_file_the_notebook_no_longer_generates(tmp_path: Path) -> None:

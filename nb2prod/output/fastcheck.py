@@ -43,7 +43,8 @@ def fingerprint() -> str:
 def up_to_date(options: Options) -> Path | None:
     """The package folder when the lock proves it matches the notebook; else None.
 
-    Raises :class:`UntaggedNotebookError` for a notebook without nb2prod tags.
+    None too for a notebook without nb2prod tags or with tag errors (unknown tags
+    do not change the content hash): the full check reports those.
     """
     notebook = read_notebook(options.notebook, options.max_bytes)
     selection = select(notebook, load_vocabulary())
