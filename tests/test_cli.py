@@ -622,6 +622,116 @@ def test_whether_the_read_runs_before_the_later_cell_decides_the_severity(
     assert f"{severity}: 'BASE'" in result.stderr
 
 
+TOTAL = ("def total(values):\n    return helper(values)", EXPORT)
+HELPER = ("def helper(values):\n    return sum(values)", EXPORT)
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (  # earlier and same-cell reads are fine; after an untagged cell too
+            [
+                ("x = 0", None),
+                ("BASE = 1\nTOP = BASE + 1", EXPORT),
+                ("def f():\n    return TOP + LATE", EXPORT),
+                ("LATE = 2", EXPORT),
+            ],
+            "warning: 'LATE', read inside f() in cell 3",
+        ),
+        (  # a class body runs as its cell runs, after a method
+            [
+                TOTAL,
+                (
+                    "class Runner:\n    def m(self):\n        return 0\n"
+                    "    value = total([1])",
+                    None,
+                ),
+                HELPER,
+            ],
+            "error: 'helper' is defined only later, in cell 3 [id c3], and cell 2 "
+            "calls total()",
+        ),
+        (  # a call in the defining cell, after the definition, runs fine
+            [
+                ("def predict(x: float) -> float:\n    return x * weight", PREDICT),
+                ("weight = 2.0\npredict(1.0)", "nb2prod:artifact"),
+            ],
+            "warning: 'weight', read inside predict() in cell 1",
+        ),
+        (  # a call in the reading cell itself runs before the defining cell
+            [(TOTAL[0] + "\n\nRESULT = total([1])", EXPORT), HELPER],
+            "error: 'helper' is defined only later, in cell 2 [id c2], and cell 1 "
+            "calls total()",
+        ),
+        (  # the body's first token
+            [
+                ("def f():\n    BASE.append(1)\n    return BASE", EXPORT),
+                ("BASE = []", EXPORT),
+            ],
+            "warning: 'BASE', read inside f() in cell 1",
+        ),
+        (  # a later line of the body's last, multi-line statement
+            [
+                ("def f():\n    return (\n        1 + BASE\n    )", EXPORT),
+                ("BASE = 2", EXPORT),
+            ],
+            "warning: 'BASE', read inside f() in cell 1",
+        ),
+        (  # b calls a, defined after it, which calls total: found in two passes
+            [
+                TOTAL,
+                ("def b():\n    return a()\n\ndef a():\n    return total([1])", None),
+                ("b()", None),
+                HELPER,
+            ],
+            "and cell 3 calls b() before that",
+        ),
+        (
+            [
+                TOTAL,
+                ("def b():\n    return a()\n\ndef a():\n    return total([1])", None),
+                ("a()", None),
+                HELPER,
+            ],
+            "and cell 3 calls a() before that",
+        ),
+    ],
+    ids=[
+        "earlier",
+        "class-body",
+        "defining-cell",
+        "reading-cell",
+        "first-token",
+        "multi-line",
+        "two-passes-b",
+        "two-passes-a",
+    ],
+)
+def test_when_a_later_definition_is_reached(
+    tmp_path: Path, cells: list[tuple[str, str | None]], expected: str
+) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        *(code(source, tag) if tag else code(source) for source, tag in cells),
+    )
+    result = run_cli("convert", notebook, "--no-execute", "--out", tmp_path / "out")
+    text = " ".join(result.stderr.split())
+    assert expected in text
+    assert text.count("defined only later") == 1, text
+    assert result.exit_code == (0 if "warning:" in expected else 1), text
+
+
+def test_the_hidden_state_diagnostic_shows_the_line_and_the_hint(
+    tmp_path: Path,
+) -> None:
+    notebook = write(tmp_path / "nb.ipynb", code(*TOTAL), code(*HELPER))
+    result = run_cli("convert", notebook, "--no-execute")
+    assert (
+        "\n        return helper(values)\n               ^^^^^^\n"
+        "  hint: move cell 2 [id c2] above cell 1\n"
+    ) in result.stderr
+
+
 def test_cells_last_run_out_of_order_give_a_warning(tmp_path: Path) -> None:
     notebook = write(
         tmp_path / "nb.ipynb",
