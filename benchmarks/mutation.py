@@ -51,7 +51,7 @@ MODULES: dict[str, list[str]] = {
 }
 
 #: What the tests read besides nb2prod/ and tests/.
-ALSO_COPY = ("templates", "cell_tags", "sample_notebooks")
+ALSO_COPY = ("templates", "cell_tags", "sample_notebooks", "README.md")
 
 
 def mutate(module: str, tests: list[str], survivors: bool) -> tuple[int, int]:
@@ -59,7 +59,10 @@ def mutate(module: str, tests: list[str], survivors: bool) -> tuple[int, int]:
     with tempfile.TemporaryDirectory(prefix="nb2prod-mutation-") as scratch:
         root = Path(scratch)
         for name in ("nb2prod", "tests", *ALSO_COPY):
-            shutil.copytree(REPO / name, root / name, ignore=_ignored)
+            if (REPO / name).is_dir():
+                shutil.copytree(REPO / name, root / name, ignore=_ignored)
+            else:
+                shutil.copy(REPO / name, root / name)
         # No [tool.mutmut] in this pyproject: mutmut falls back to setup.cfg.
         shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
         (root / "setup.cfg").write_text(_config(module, tests), "utf-8")
