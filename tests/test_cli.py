@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import REPO, run_cli
 
+from nb2prod import pipeline
+from nb2prod.notebook.read import Notebook, read_notebook
+from nb2prod.output.fastcheck import up_to_date
+from nb2prod.settings import Job, job_for
 from notebooks import code, md, write
 
 EXPORT = "nb2prod:export"
@@ -60,7 +65,8 @@ def test_convert_writes_the_package_and_is_idempotent(tmp_path: Path) -> None:
     } <= set(before)
     second = run_cli("convert", notebook, "--no-execute")
     assert second.exit_code == 0
-    assert "11 unchanged" in second.stdout or "unchanged" in second.stdout
+    # Every file but the lock (written last, not reported) is unchanged.
+    assert f"{package}: {len(before) - 1} unchanged\n" in second.stdout
     assert "created" not in second.stdout and "updated" not in second.stdout
     assert snapshot(package) == before
 
@@ -108,6 +114,80 @@ def test_check_ignores_outputs_and_execution_counts(tmp_path: Path) -> None:
             ]
     notebook.write_text(json.dumps(data))
     assert run_cli("check", notebook).exit_code == 0
+
+
+def test_check_finds_a_hand_edited_file_while_the_notebook_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    run_cli("convert", notebook, "--no-execute")
+    package = tmp_path / "scoring"
+    job = job_for(notebook)
+    assert job.folder == package
+    assert up_to_date(job, read_notebook(notebook))  # the fast path: the lock answers
+    predict = package / "src/scoring/predict.py"
+    predict.write_text(predict.read_text().replace("score(t)", "not score(t)"))
+    # Both paths must see it: the lock's hashes, and the full regeneration.
+    assert not up_to_date(job, read_notebook(notebook))
+    _, stale = pipeline.check(job, read_notebook(notebook))
+    assert [s.path for s in stale] == ["src/scoring/predict.py"]
+    result = run_cli("check", notebook)
+    assert result.exit_code == 1, result.stdout
+    assert "-    return [not score(t) for t in texts]" in result.stdout
+    assert "+    return [score(t) for t in texts]" in result.stdout
+    assert "1 file(s) differ from what the notebook generates" in " ".join(
+        result.stdout.split()
+    )
+
+
+def test_check_of_a_notebook_never_converted_lists_every_file(tmp_path: Path) -> None:
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    result = run_cli("check", notebook)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert "--- /dev/null" in result.stdout
+    assert "+++ b/src/scoring/predict.py" in result.stdout
+
+
+def test_check_reports_an_unknown_tag_added_after_conversion(tmp_path: Path) -> None:
+    # Unknown tags do not change the content hash: the lock alone must not answer.
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    run_cli("convert", notebook, "--no-execute")
+    data = json.loads(notebook.read_text())
+    data["cells"][1]["metadata"]["tags"] = ["nb2prod:exprot"]
+    notebook.write_text(json.dumps(data))
+    result = run_cli("check", notebook)
+    assert result.exit_code == 1, result.stdout
+    assert "nb2prod:exprot" in result.stderr
+    assert "up to date" not in result.stdout
+
+
+def test_check_refuses_a_notebook_over_the_size_limit_on_the_fast_path(
+    tmp_path: Path,
+) -> None:
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    run_cli("convert", notebook, "--no-execute")
+    (tmp_path / "pyproject.toml").write_text("[tool.nb2prod]\nmax-size = 0.0001\n")
+    result = run_cli("check", notebook)
+    assert result.exit_code == 1
+    assert "over the 104 bytes limit" in result.stderr
+
+
+def test_check_lists_a_file_the_notebook_no_longer_generates(tmp_path: Path) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code("def double(x):\n    return 2 * x", FEATURE),
+        code("def predict(x):\n    return x + 1", PREDICT),
+    )
+    assert run_cli("convert", notebook, "--no-execute").exit_code == 0
+    features = tmp_path / "nb/src/nb/features.py"
+    assert features.is_file()
+    write(notebook, code("def predict(x):\n    return x + 1", PREDICT))
+    result = run_cli("check", notebook)
+    assert result.exit_code == 1, result.stdout
+    assert "--- a/src/nb/features.py" in result.stdout
+    assert "+++ /dev/null" in result.stdout
+    _, stale = pipeline.check(job_for(notebook), read_notebook(notebook))
+    assert "src/nb/features.py" in [s.path for s in stale]
 
 
 def test_check_skips_notebooks_without_tags(tmp_path: Path) -> None:
@@ -185,9 +265,12 @@ def test_tags_shows_each_tagged_cell(tmp_path: Path) -> None:
     notebook = small_notebook(tmp_path / "scoring.ipynb")
     result = run_cli("tags", notebook)
     assert result.exit_code == 0
-    text = " ".join(result.stdout.split())
-    assert "nb2prod:predict" in text and "predict" in text
-    assert "score" in text and "c4" in text
+    rows = result.stdout
+    assert re.search(r"│ 4 +│ c4 │ nb2prod:export +│ import os +│ score +│", rows)
+    assert re.search(
+        r"│ 5 +│ c5 │ nb2prod:predict │ def predict\(texts: +│ predict +│", rows
+    )
+    assert re.search(r"│ 6 +│ c6 │ nb2prod:test +│ .* +│ test_cell_6 in tests/ │", rows)
 
 
 # ---- errors: one clear message with its location, exit 1, nothing written ----
@@ -344,17 +427,51 @@ def test_package_name_may_not_shadow_a_module(
     assert "--name" in result.stderr
 
 
-def test_harmless_cell_magic_is_dropped_with_a_warning(tmp_path: Path) -> None:
+#: The cell magics the README promises are dropped from shipped cells.
+README_HARMLESS = ("time", "timeit", "capture", "prun", "memit")
+
+
+@pytest.mark.parametrize("magic", README_HARMLESS)
+def test_harmless_cell_magic_is_dropped_with_a_warning(
+    tmp_path: Path, magic: str
+) -> None:
     notebook = write(
-        tmp_path / "nb.ipynb", code("%%time\ndef f():\n    return 1", FEATURE)
+        tmp_path / "nb.ipynb", code(f"%%{magic}\ndef f():\n    return 1", FEATURE)
     )
     result = run_cli("convert", notebook, "--no-execute")
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.stderr
     assert (
-        "nb.ipynb: cell 1 [id c1], line 1, col 1: warning: cell magic %%time"
+        f"nb.ipynb: cell 1 [id c1], line 1, col 1: warning: cell magic %%{magic}"
         in result.stderr
     )
-    assert "%%time" not in (tmp_path / "nb/src/nb/features.py").read_text()
+    features = (tmp_path / "nb/src/nb/features.py").read_text()
+    assert "# --- From cell 1 [id c1] ---\ndef f() -> Any:\n    return 1" in features
+    assert f"%%{magic}" not in features
+
+
+def test_the_readme_lists_exactly_the_harmless_magics() -> None:
+    readme = (REPO / "README.md").read_text()
+    promise = re.search(r"- ((?:`%%\w+`(?:, | and ))+`%%\w+`) on a shipped", readme)
+    assert promise is not None
+    assert set(re.findall(r"`%%(\w+)`", promise.group(1))) == set(README_HARMLESS)
+
+
+def test_a_bug_in_nb2prod_is_exit_3_without_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No input should reach a bug, so one is planted where check calls the library.
+    def broken(job: Job, notebook: Notebook) -> bool:
+        raise ZeroDivisionError("planted")
+
+    notebook = small_notebook(tmp_path / "scoring.ipynb")
+    monkeypatch.setattr("nb2prod.cli.app.up_to_date", broken)
+    result = run_cli("check", notebook)
+    assert result.exit_code == 3
+    assert result.stderr.startswith("internal error: ZeroDivisionError: planted\n")
+    assert "This is a bug in nb2prod" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    with pytest.raises(ZeroDivisionError):
+        run_cli("--debug", "check", notebook)
 
 
 def test_real_process_error_is_one_line_without_traceback(tmp_path: Path) -> None:
@@ -385,18 +502,237 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
         run_cli("--debug", "convert", notebook, "--no-execute")
 
 
-def test_a_name_defined_only_in_a_later_cell_is_an_error(tmp_path: Path) -> None:
+def test_a_name_read_at_the_top_before_its_later_cell_is_an_error(
+    tmp_path: Path,
+) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code("LIMIT = BASE * 2\n\ndef f():\n    return LIMIT", EXPORT),
+        code("BASE = 3", EXPORT),
+    )
+    message = convert_error(tmp_path, notebook)
+    assert (
+        "nb.ipynb: cell 1 [id c1], line 1, col 9: error: 'BASE' is defined only later, "
+        "in cell 2 [id c2]: run top to bottom, the notebook fails here"
+    ) in message
+    assert "hint: move cell 2 [id c2] above cell 1" in message
+
+
+def test_a_name_read_only_in_a_function_body_never_called_early_warns(
+    tmp_path: Path,
+) -> None:
+    # Top to bottom this runs: total() is first called after cell 2 defined helper.
     notebook = write(
         tmp_path / "nb.ipynb",
         code("def total(values):\n    return helper(values)", EXPORT),
         code("def helper(values):\n    return sum(values)", EXPORT),
+        code("total([1, 2])"),
+    )
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "nb.ipynb: cell 1 [id c1], line 2, col 12: warning: 'helper', read inside "
+        "total() in cell 1, is defined only later, in cell 2 [id c2]: the notebook "
+        "runs top to bottom only because nothing calls total() before cell 2 [id c2]"
+    ) in " ".join(result.stderr.split())
+    assert "error" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "caller",
+    ["total([1, 2])", "def run():\n    return total([1])\n\nrun()"],
+    ids=["direct", "through-another-function"],
+)
+def test_a_call_before_the_defining_cell_is_an_error(
+    tmp_path: Path, caller: str
+) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code("def total(values):\n    return helper(values)", EXPORT),
+        code(caller),
+        code("def helper(values):\n    return sum(values)", EXPORT),
+    )
+    message = convert_error(tmp_path, notebook)
+    called = "total" if caller.startswith("total") else "run"
+    assert (
+        "nb.ipynb: cell 1 [id c1], line 2, col 12: error: 'helper' is defined only "
+        f"later, in cell 3 [id c3], and cell 2 calls {called}() before that: run top "
+        "to bottom, the notebook fails there"
+    ) in message
+    assert "hint: move cell 3 [id c3] above cell 1" in message
+
+
+def test_names_from_a_later_artifact_cell_are_guarded(tmp_path: Path) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code("def predict(x: float) -> float:\n    return x * weight", PREDICT),
+        code("predict(1.0)"),
+        code("weight = 2.0", "nb2prod:artifact"),
     )
     message = convert_error(tmp_path, notebook)
     assert (
-        "nb.ipynb: cell 1 [id c1], line 2, col 12: error: 'helper' is defined only later, "
-        "in cell 2 [id c2]: run top to bottom, the notebook fails here"
+        "cell 1 [id c1], line 2, col 16: error: 'weight' is defined only later, in "
+        "cell 3 [id c3], and cell 2 calls predict() before that"
     ) in message
-    assert "hint: move cell 2 [id c2] above cell 1" in message
+
+
+@pytest.mark.parametrize(
+    ("source", "severity"),
+    [
+        ("LIMIT = CUTOFF + 1\n\ndef f():\n    return LIMIT", "error"),
+        ("def f():\n    return CUTOFF", "warning"),
+    ],
+    ids=["top-level", "function-body"],
+)
+def test_names_from_a_later_parameters_cell_are_guarded(
+    tmp_path: Path, source: str, severity: str
+) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code(source, FEATURE),
+        code("CUTOFF = 2", "parameters"),
+    )
+    result = run_cli("convert", notebook, "--no-execute", "--out", tmp_path / "out")
+    assert result.exit_code == (1 if severity == "error" else 0), result.stderr
+    assert (
+        f"nb.ipynb: cell 1 [id c1], line " f"{1 if severity == 'error' else 2}, col "
+    ) in result.stderr
+    assert (
+        f"{severity}: 'CUTOFF'" in result.stderr
+        and "defined only later, in cell 2 [id c2]" in " ".join(result.stderr.split())
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "severity"),
+    [
+        ("def f(x=BASE):\n    return x", "error"),  # a default runs with the def
+        ("@staticmethod\ndef f():\n    return BASE", "warning"),
+        ("class C:\n    y = BASE", "error"),  # a class body runs with the class
+        ("class C:\n    def m(self):\n        return BASE", "warning"),
+        ("def f():\n    s = 'é→'; return BASE", "warning"),  # columns in characters
+        ("async def f():\n    return BASE", "warning"),
+    ],
+)
+def test_whether_the_read_runs_before_the_later_cell_decides_the_severity(
+    tmp_path: Path, source: str, severity: str
+) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb", code(source, EXPORT), code("BASE = 3", EXPORT)
+    )
+    result = run_cli("convert", notebook, "--no-execute", "--out", tmp_path / "out")
+    assert result.exit_code == (1 if severity == "error" else 0), result.stderr
+    assert f"{severity}: 'BASE'" in result.stderr
+
+
+TOTAL = ("def total(values):\n    return helper(values)", EXPORT)
+HELPER = ("def helper(values):\n    return sum(values)", EXPORT)
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (  # earlier and same-cell reads are fine; after an untagged cell too
+            [
+                ("x = 0", None),
+                ("BASE = 1\nTOP = BASE + 1", EXPORT),
+                ("def f():\n    return TOP + LATE", EXPORT),
+                ("LATE = 2", EXPORT),
+            ],
+            "warning: 'LATE', read inside f() in cell 3",
+        ),
+        (  # a class body runs as its cell runs, after a method
+            [
+                TOTAL,
+                (
+                    "class Runner:\n    def m(self):\n        return 0\n"
+                    "    value = total([1])",
+                    None,
+                ),
+                HELPER,
+            ],
+            "error: 'helper' is defined only later, in cell 3 [id c3], and cell 2 "
+            "calls total()",
+        ),
+        (  # a call in the defining cell, after the definition, runs fine
+            [
+                ("def predict(x: float) -> float:\n    return x * weight", PREDICT),
+                ("weight = 2.0\npredict(1.0)", "nb2prod:artifact"),
+            ],
+            "warning: 'weight', read inside predict() in cell 1",
+        ),
+        (  # a call in the reading cell itself runs before the defining cell
+            [(TOTAL[0] + "\n\nRESULT = total([1])", EXPORT), HELPER],
+            "error: 'helper' is defined only later, in cell 2 [id c2], and cell 1 "
+            "calls total()",
+        ),
+        (  # the body's first token
+            [
+                ("def f():\n    BASE.append(1)\n    return BASE", EXPORT),
+                ("BASE = []", EXPORT),
+            ],
+            "warning: 'BASE', read inside f() in cell 1",
+        ),
+        (  # a later line of the body's last, multi-line statement
+            [
+                ("def f():\n    return (\n        1 + BASE\n    )", EXPORT),
+                ("BASE = 2", EXPORT),
+            ],
+            "warning: 'BASE', read inside f() in cell 1",
+        ),
+        (  # b calls a, defined after it, which calls total: found in two passes
+            [
+                TOTAL,
+                ("def b():\n    return a()\n\ndef a():\n    return total([1])", None),
+                ("b()", None),
+                HELPER,
+            ],
+            "and cell 3 calls b() before that",
+        ),
+        (
+            [
+                TOTAL,
+                ("def b():\n    return a()\n\ndef a():\n    return total([1])", None),
+                ("a()", None),
+                HELPER,
+            ],
+            "and cell 3 calls a() before that",
+        ),
+    ],
+    ids=[
+        "earlier",
+        "class-body",
+        "defining-cell",
+        "reading-cell",
+        "first-token",
+        "multi-line",
+        "two-passes-b",
+        "two-passes-a",
+    ],
+)
+def test_when_a_later_definition_is_reached(
+    tmp_path: Path, cells: list[tuple[str, str | None]], expected: str
+) -> None:
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        *(code(source, tag) if tag else code(source) for source, tag in cells),
+    )
+    result = run_cli("convert", notebook, "--no-execute", "--out", tmp_path / "out")
+    text = " ".join(result.stderr.split())
+    assert expected in text
+    assert text.count("defined only later") == 1, text
+    assert result.exit_code == (0 if "warning:" in expected else 1), text
+
+
+def test_the_hidden_state_diagnostic_shows_the_line_and_the_hint(
+    tmp_path: Path,
+) -> None:
+    notebook = write(tmp_path / "nb.ipynb", code(*TOTAL), code(*HELPER))
+    result = run_cli("convert", notebook, "--no-execute")
+    assert (
+        "\n        return helper(values)\n               ^^^^^^\n"
+        "  hint: move cell 2 [id c2] above cell 1\n"
+    ) in result.stderr
 
 
 def test_cells_last_run_out_of_order_give_a_warning(tmp_path: Path) -> None:

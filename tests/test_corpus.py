@@ -8,35 +8,17 @@ the case's smoke test, and that `check` finds up to date.
 
 from __future__ import annotations
 
-import functools
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
 from conftest import Run, run_cli
 from corpus import CASES, Case
 
-from nb2prod.plan import naming
-
 #: A located diagnostic line: ``nb.ipynb: cell 3 [id c3], line 2: error: ...``.
 _LOCATED = re.compile(r"^(?P<place>\S.*?): (?P<severity>error|warning): ", re.M)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _cached_distributions() -> Iterator[None]:
-    """Scan installed distributions once for the module, not once per command.
-
-    ``naming`` asks ``importlib.metadata`` which distribution owns the package name on
-    every generation (~0.4 s here); the answer cannot change during the run.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        cached = functools.cache(packages_distributions)
-        patch.setattr(naming, "packages_distributions", cached, raising=False)
-        yield
 
 
 def _context(run: Run, case: Case, command: str) -> str:

@@ -15,11 +15,9 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib.metadata import packages_distributions
 from pathlib import Path
 from typing import Any
 
-import pytest
 from corpus import BUGS
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -27,7 +25,6 @@ from hypothesis import strategies as st
 from nb2prod.errors import Nb2ProdError
 from nb2prod.notebook.read import read_notebook
 from nb2prod.pipeline import check, convert_static
-from nb2prod.plan import naming
 from nb2prod.settings import job_for
 
 EXAMPLES = int(os.environ.get("NB2PROD_FUZZ_EXAMPLES", "300"))
@@ -350,15 +347,6 @@ def _known_bug(exc: Exception) -> str | None:
         if case in BUGS and isinstance(exc, kind) and text in str(exc):
             return case
     return None
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _cached_distributions() -> Iterator[None]:
-    """Scan installed distributions once for the module, not once per generation."""
-    with pytest.MonkeyPatch.context() as patch:
-        cached = functools.cache(packages_distributions)
-        patch.setattr(naming, "packages_distributions", cached, raising=False)
-        yield
 
 
 @settings(

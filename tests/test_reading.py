@@ -165,8 +165,20 @@ def test_nbformat_4_0_cells_have_no_ids(tmp_path: Path) -> None:
 
 def test_nbformat_4_0_source_hash_is_stable_across_reads(tmp_path: Path) -> None:
     path = _v40_notebook(tmp_path)
+    first = read_notebook(path).source_hash
+    raw = json.loads(path.read_text())
+    raw["cells"][0]["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": "1"}
+    ]
+    raw["cells"][0]["execution_count"] = 3
+    with_outputs = _write_json(tmp_path / "run.ipynb", raw)
+    raw["cells"][0]["source"] = "x = 2"
+    edited = _write_json(tmp_path / "edited.ipynb", raw)
 
-    assert read_notebook(path).source_hash == read_notebook(path).source_hash
+    # The upgrade to 4.5 must not invent random cell ids that change the hash.
+    assert read_notebook(path).source_hash == first
+    assert read_notebook(with_outputs).source_hash == first
+    assert read_notebook(edited).source_hash != first
 
 
 def test_nbformat_3_notebook_is_upgraded(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -113,7 +114,8 @@ def test_finish_saves_artifacts_with_hashes_and_aliases_notebook_classes(
     manifest = json.loads((tmp_path / "artifacts/manifest.json").read_text())
     entry = manifest["artifacts"]["model"]
     assert entry["type"] == "pkg.common.Scaler"
-    assert len(entry["sha256"]) == 64
+    saved = (tmp_path / "artifacts" / entry["file"]).read_bytes()
+    assert entry["sha256"] == hashlib.sha256(saved).hexdigest()
     assert entry["format"] == "skops"
     assert entry["trusted"] == ["pkg.common.Scaler"]
     assert b"__main__" not in (tmp_path / "artifacts/model.skops").read_bytes()

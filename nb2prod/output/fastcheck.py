@@ -40,7 +40,11 @@ def fingerprint() -> str:
 
 
 def up_to_date(job: Job, notebook: Notebook) -> bool:
-    """True when the lock proves the package matches the notebook as read."""
+    """True when the lock proves the package matches the notebook as read.
+
+    False too for a notebook without nb2prod tags or with tag errors (unknown tags
+    do not change the content hash): the full check reports those.
+    """
     selection = select(notebook, load_vocabulary())
     if not selection.tagged or any(
         d.severity is Severity.ERROR for d in selection.diagnostics

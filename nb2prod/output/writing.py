@@ -189,4 +189,6 @@ def _read(path: Path, binary: bool) -> str | bytes | None:
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
     except UnicodeDecodeError:
-        return ""  # a binary file where we generate text: counts as edited
+        # A binary file where we generate text: its own bytes never hash as the
+        # text we recorded, so it counts as edited (even where that text was '').
+        return path.read_bytes()

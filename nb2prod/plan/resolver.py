@@ -8,6 +8,7 @@ as a fixture; anything else is an error naming the cell, line and column.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from nb2prod.analysis.cells import CellAnalysis, ImportBinding, Kind, NameUse, Statement
 from nb2prod.errors import Diagnostic, Location, error
@@ -25,6 +26,22 @@ def markdown_above(notebook: Notebook, cell: CellAnalysis) -> str:
             break
         texts.insert(0, other.source.strip())
     return "\n\n".join(t for t in texts if t)
+
+
+@dataclass
+class _Needs:
+    """What one package module or test reads from outside itself."""
+
+    #: Where third-party imports are counted (runtime or test modules).
+    modules: set[str]
+    #: Import statements it needs, by (module, imported, alias).
+    imports: dict[tuple[str | None, str, str | None], ImportBinding] = field(
+        default_factory=dict
+    )
+    #: Names it imports from the package's own modules: (module, name).
+    internal: set[tuple[str, str]] = field(default_factory=set)
+    #: Reads of artifact names, rewritten to load them.
+    artifact_uses: list[NameUse] = field(default_factory=list)
 
 
 class Resolver:
@@ -49,44 +66,28 @@ class Resolver:
 
     def module(self, name: str, role: Role) -> ModulePlan:
         blocks: list[Block] = []
-        imports: dict[tuple[str | None, str, str | None], ImportBinding] = {}
-        internal: set[tuple[str, str]] = set()
-        artifact_uses: list[NameUse] = []
+        needs = _Needs(self.runtime_modules)
         for cell, statements in _group_by_cell(self.symbols.statements, role):
             blocks.append(Block(cell, markdown_above(self.notebook, cell), statements))
             for statement in statements:
                 self.runtime_modules.update(statement.modules)
                 for use in statement.uses:
                     found = self._lookup(cell, use)
-                    if found is None:
-                        continue
-                    if found.source is Source.IMPORT and found.binding is not None:
-                        imports[_import_key(found.binding)] = found.binding
-                        self.runtime_modules.add(found.binding.top_module)
-                    elif found.source is Source.ARTIFACT:
-                        self.artifacts[use.name] = found.cell
-                        artifact_uses.append(use)
-                    elif found.source is Source.CONFIG:
-                        internal.add(("config", use.name))
-                    elif found.cell.cell.role is not None:
-                        owner = MODULE_OF_ROLE[found.cell.cell.role]
-                        if owner != name:
-                            internal.add((owner, use.name))
+                    if found is not None:
+                        self._take(found, use, needs, name)
         return ModulePlan(
             name=name,
-            imports=tuple(imports.values()),
-            internal=tuple(sorted(internal)),
+            imports=tuple(needs.imports.values()),
+            internal=tuple(sorted(needs.internal)),
             blocks=tuple(blocks),
-            artifact_uses=tuple(artifact_uses),
+            artifact_uses=tuple(needs.artifact_uses),
         )
 
     def test(self, cell: CellAnalysis, package: str) -> TestPlan:
         own_imports = {b.name: b for s in cell.statements for b in s.imports}
         local: set[str] = set()
-        imports: dict[tuple[str | None, str, str | None], ImportBinding] = {}
-        package_imports: set[tuple[str, str]] = set()
+        needs = _Needs(self.test_modules)
         fixtures: list[str] = []
-        artifact_uses: list[NameUse] = []
         statements = [s for s in cell.statements if s.kind is not Kind.IMPORT]
         for statement in cell.statements:
             self.test_modules.update(statement.modules)
@@ -96,7 +97,8 @@ class Resolver:
                 if use.name in local or use.name in fixtures:
                     continue
                 if use.name in own_imports:
-                    imports[_import_key(own_imports[use.name])] = own_imports[use.name]
+                    binding = own_imports[use.name]
+                    needs.imports[_import_key(binding)] = binding
                     continue
                 found = self.symbols.definitions.get(use.name)
                 if found is None or found.cell.cell.cell.number > cell.cell.cell.number:
@@ -105,30 +107,36 @@ class Resolver:
                     else:
                         self._undefined(cell, use)
                     continue
-                if found.source is Source.IMPORT and found.binding is not None:
-                    imports[_import_key(found.binding)] = found.binding
-                    self.test_modules.add(found.binding.top_module)
-                elif found.source is Source.ARTIFACT:
-                    self.artifacts[use.name] = found.cell
-                    artifact_uses.append(use)
-                elif found.source is Source.CONFIG:
-                    package_imports.add(("config", use.name))
-                elif found.cell.cell.role is not None:
-                    package_imports.add(
-                        (MODULE_OF_ROLE[found.cell.cell.role], use.name)
-                    )
+                self._take(found, use, needs, None)
             if statement.kind is not Kind.IMPORT:
                 local.update(statement.binds)
         return TestPlan(
             name=f"test_cell_{cell.cell.cell.number}",
             cell=cell,
             markdown=markdown_above(self.notebook, cell),
-            imports=tuple(imports.values()),
-            package_imports=tuple(sorted(package_imports)),
+            imports=tuple(needs.imports.values()),
+            package_imports=tuple(sorted(needs.internal)),
             fixtures=tuple(fixtures),
             statements=tuple(statements),
-            artifact_uses=tuple(artifact_uses),
+            artifact_uses=tuple(needs.artifact_uses),
         )
+
+    def _take(
+        self, found: Definition, use: NameUse, needs: _Needs, module: str | None
+    ) -> None:
+        """Record where ``module`` (None for a test) gets ``use`` from."""
+        if found.source is Source.IMPORT and found.binding is not None:
+            needs.imports[_import_key(found.binding)] = found.binding
+            needs.modules.add(found.binding.top_module)
+        elif found.source is Source.ARTIFACT:
+            self.artifacts[use.name] = found.cell
+            needs.artifact_uses.append(use)
+        elif found.source is Source.CONFIG:
+            needs.internal.add(("config", use.name))
+        elif found.cell.cell.role is not None:
+            owner = MODULE_OF_ROLE[found.cell.cell.role]
+            if owner != module:
+                needs.internal.add((owner, use.name))
 
     def _lookup(self, cell: CellAnalysis, use: NameUse) -> Definition | None:
         found = self.symbols.definitions.get(use.name)
