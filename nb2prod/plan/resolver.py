@@ -7,13 +7,15 @@ as a fixture; anything else is an error naming the cell, line and column.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 
 from nb2prod.analysis.cells import CellAnalysis, ImportBinding, Kind, NameUse, Statement
 from nb2prod.errors import Diagnostic, Location, error
 from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.vocabulary import Role, Vocabulary
-from nb2prod.plan.model import MODULE_OF_ROLE, Block, ModulePlan, TestPlan
+from nb2prod.plan.closure import Closure, key
+from nb2prod.plan.model import MODULE_OF_ROLE, Block, LocalModule, ModulePlan, TestPlan
 from nb2prod.plan.symbols import Definition, Source, SymbolTable
 
 
@@ -36,11 +38,17 @@ class Resolver:
         cells: list[CellAnalysis],
         symbols: SymbolTable,
         vocabulary: Vocabulary,
+        closure: Closure,
+        local: Mapping[str, LocalModule] | None = None,
     ) -> None:
         self.notebook = notebook
         self.cells = cells
         self.symbols = symbols
         self.vocabulary = vocabulary
+        self.closure = closure
+        self.local = dict(local or {})
+        #: Modules beside the notebook that shipped code or tests import.
+        self.local_used: set[str] = set()
         self.problems: list[Diagnostic] = []
         self.artifacts: dict[str, CellAnalysis] = {}
         self.runtime_modules: set[str] = set()
@@ -50,19 +58,34 @@ class Resolver:
     def module(self, name: str, role: Role) -> ModulePlan:
         blocks: list[Block] = []
         imports: dict[tuple[str | None, str, str | None], ImportBinding] = {}
+        local: dict[tuple[str | None, str, str | None], ImportBinding] = {}
         internal: set[tuple[str, str]] = set()
         artifact_uses: list[NameUse] = []
-        for cell, statements in _group_by_cell(self.symbols.statements, role):
-            blocks.append(Block(cell, markdown_above(self.notebook, cell), statements))
+        shipped = [
+            (cell, statement)
+            for cell, statement in self.symbols.statements
+            if self.closure.ships(cell, statement)
+        ]
+        for cell, statements in _group_by_cell(shipped, role):
+            learned = tuple(v for v in self.closure.learned if v.cell is cell)
+            values = {key(v.cell, v.statement) for v in learned}
+            markdown = markdown_above(self.notebook, cell)
+            blocks.append(Block(cell, markdown, statements, learned))
             for statement in statements:
+                if key(cell, statement) in values:
+                    continue  # its value ships, not its code
                 self.runtime_modules.update(statement.modules)
                 for use in statement.uses:
                     found = self._lookup(cell, use)
                     if found is None:
                         continue
                     if found.source is Source.IMPORT and found.binding is not None:
-                        imports[_import_key(found.binding)] = found.binding
-                        self.runtime_modules.add(found.binding.top_module)
+                        binding = found.binding
+                        if self._is_local(binding):
+                            local[_import_key(binding)] = binding
+                            continue
+                        imports[_import_key(binding)] = binding
+                        self.runtime_modules.add(binding.top_module)
                     elif found.source is Source.ARTIFACT:
                         self.artifacts[use.name] = found.cell
                         artifact_uses.append(use)
@@ -78,6 +101,7 @@ class Resolver:
             internal=tuple(sorted(internal)),
             blocks=tuple(blocks),
             artifact_uses=tuple(artifact_uses),
+            local_imports=tuple(local.values()),
         )
 
     def test(self, cell: CellAnalysis, package: str) -> TestPlan:
@@ -96,9 +120,16 @@ class Resolver:
                 if use.name in local or use.name in fixtures:
                     continue
                 if use.name in own_imports:
-                    imports[_import_key(own_imports[use.name])] = own_imports[use.name]
+                    binding = self._for_tests(own_imports[use.name], package)
+                    imports[_import_key(binding)] = binding
                     continue
                 found = self.symbols.definitions.get(use.name)
+                if (
+                    found is not None
+                    and found.source is Source.CODE
+                    and not self.closure.ships(found.cell, found.statement)
+                ):
+                    found = None  # it stays in the notebook: its value is test data
                 if found is None or found.cell.cell.cell.number > cell.cell.cell.number:
                     if self._assigned_before(cell, use.name):
                         fixtures.append(use.name)
@@ -106,8 +137,9 @@ class Resolver:
                         self._undefined(cell, use)
                     continue
                 if found.source is Source.IMPORT and found.binding is not None:
-                    imports[_import_key(found.binding)] = found.binding
-                    self.test_modules.add(found.binding.top_module)
+                    binding = self._for_tests(found.binding, package)
+                    imports[_import_key(binding)] = binding
+                    self.test_modules.add(binding.top_module)
                 elif found.source is Source.ARTIFACT:
                     self.artifacts[use.name] = found.cell
                     artifact_uses.append(use)
@@ -129,6 +161,20 @@ class Resolver:
             statements=tuple(statements),
             artifact_uses=tuple(artifact_uses),
         )
+
+    def _is_local(self, binding: ImportBinding) -> bool:
+        if binding.level or binding.top_module not in self.local:
+            return False
+        self.local_used.add(binding.top_module)
+        return True
+
+    def _for_tests(self, binding: ImportBinding, package: str) -> ImportBinding:
+        """A test's import of a module beside the notebook, from the package instead."""
+        if not self._is_local(binding):
+            return binding
+        if binding.module is not None:
+            return dataclasses.replace(binding, module=f"{package}.{binding.module}")
+        return dataclasses.replace(binding, module=package)
 
     def _lookup(self, cell: CellAnalysis, use: NameUse) -> Definition | None:
         found = self.symbols.definitions.get(use.name)
@@ -185,7 +231,9 @@ class Resolver:
                 artifact = self.vocabulary.by_role(Role.ARTIFACT).name
                 return (
                     f"{where} assigns it: tag that cell {export} to ship its code, "
-                    f"or {artifact} if '{name}' is a trained object"
+                    f"or {artifact} if '{name}' is a trained object; a value computed "
+                    f"from '{name}' can be assigned in a shipped cell instead "
+                    "(its value ships, learned when the notebook runs)"
                 )
         return "define it in a tagged cell, or import it there"
 
