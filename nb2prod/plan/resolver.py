@@ -231,9 +231,8 @@ class Resolver:
                 artifact = self.vocabulary.by_role(Role.ARTIFACT).name
                 return (
                     f"{where} assigns it: tag that cell {export} to ship its code, "
-                    f"or {artifact} if '{name}' is a trained object; a value computed "
-                    f"from '{name}' can be assigned in a shipped cell instead "
-                    "(its value ships, learned when the notebook runs)"
+                    f"or {artifact} if '{name}' is a trained object; or assign what "
+                    "you need from it in a shipped cell: a learned value"
                 )
         return "define it in a tagged cell, or import it there"
 
