@@ -11,7 +11,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +34,19 @@ from nb2prod.output.fastcheck import fingerprint
 from nb2prod.output.lock import Lock, read_lock, sha256
 from nb2prod.plan.artifacts import SavedArtifact, saved_artifacts
 from nb2prod.plan.dependencies import Dependency, resolve
+from nb2prod.plan.learned import (
+    learned_entries,
+    learned_values,
+    with_learned_artifacts,
+)
+from nb2prod.plan.local_modules import find_local_modules
 from nb2prod.plan.naming import package_name, refuse_shadowing
 from nb2prod.plan.planner import PackagePlan, make_plan
 from nb2prod.plan.serving import serving_plan, spark_plan
 from nb2prod.render.formatting import format_files
 from nb2prod.render.model import RenderInput
 from nb2prod.render.package import render
-from nb2prod.run.execute import Recording
+from nb2prod.run.execute import Recording, recorded_files
 from nb2prod.settings import DEFAULT_TOLERANCE, Job
 from nb2prod.standalone.compare import Tolerance
 
@@ -70,6 +76,9 @@ class RunFacts:
     artifacts: Mapping[str, Any]
     #: Those files' contents when the run just happened; None leaves the files on disk.
     saved: Mapping[str, bytes] | None = None
+    #: Values learned from the notebook's data: per name ``{"literal": text}`` or
+    #: ``{"artifact": true}``; from a lock, also the ``expression`` that computed it.
+    learned: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_lock(cls, lock: Lock | None, job: Job) -> RunFacts:
@@ -84,6 +93,7 @@ class RunFacts:
             tolerance=job.tolerance or lock.tolerance or DEFAULT_TOLERANCE,
             recorded=lock.recorded,
             artifacts=lock.artifacts,
+            learned=lock.learned,
         )
 
     def with_run(self, recording: Recording, package: str) -> RunFacts:
@@ -97,6 +107,7 @@ class RunFacts:
             artifacts=recording.artifacts,
             recorded={path: sha256(data) for path, data in saved.items()},
             saved=saved,
+            learned=recording.learned,
         )
 
 
@@ -154,8 +165,9 @@ def prepare(job: Job, notebook: Notebook) -> Prepared:
     package_name(job.notebook, job.requested_name)  # a valid name, or a clear error
     refuse_shadowing(job.package, job.notebook, job.requested_name is not None)
     cells = _with_nodes_where_needed([analysed(notebook, c) for c in selection.cells])
+    local = find_local_modules(notebook, cells)
     plan = make_plan(
-        notebook, list(cells), job.package, vocabulary, selection.diagnostics
+        notebook, list(cells), job.package, vocabulary, selection.diagnostics, local
     )
     warnings = tuple(d for d in plan.diagnostics if d.severity is Severity.WARNING)
     return Prepared(job, selection, cells, plan, read_lock(job.folder), warnings)
@@ -173,6 +185,8 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
     """
     job, previous = prepared.job, prepared.previous
     plan, unused = _with_parameters(prepared.plan, facts.parameters)
+    learned = learned_values(plan, facts.learned, facts.artifacts, job.notebook)
+    plan = with_learned_artifacts(plan, learned)
     serving = serving_plan(facts.contract) if plan.predict else None
     saved = saved_artifacts([name for name, _ in plan.artifacts], facts.artifacts)
     locked = previous.dependencies if previous else {}
@@ -205,10 +219,17 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
             tolerance=facts.tolerance,
             python=python,
             artifacts=saved,
+            learned=learned,
         )
     )
     files: dict[str, str | bytes] = dict(format_files(rendered))
-    lock = _lock(prepared, facts, files, [*runtime, *tests], python, saved)
+    lock = dataclasses.replace(
+        _lock(prepared, facts, files, [*runtime, *tests], python, saved),
+        learned=learned_entries(plan, learned),
+        sources={
+            _relative(m.path, job.folder): sha256(m.text) for m in plan.local_modules
+        },
+    )
     files.update(facts.saved or {})
     warnings = prepared.warnings + _unknown(job, unknown + unknown_tests)
     warnings += _unused(job, unused)
@@ -281,24 +302,6 @@ def _rewritten(cell: CellAnalysis, artifacts: set[str]) -> bool:
     )
 
 
-def recorded_files(recording: Recording, package: str) -> dict[str, bytes]:
-    """The files a run saved, by their path in the package."""
-    places = {
-        "artifacts": f"src/{package}/artifacts",
-        "cases": "tests/cases",
-        "fixtures": "tests/fixtures",
-    }
-    files: dict[str, bytes] = {}
-    for folder, target in places.items():
-        root = recording.folder / folder
-        for path in sorted(root.rglob("*")) if root.is_dir() else []:
-            if path.is_file():
-                files[f"{target}/{path.relative_to(root).as_posix()}"] = (
-                    path.read_bytes()
-                )
-    return files
-
-
 def analyse_cells(notebook: Notebook) -> tuple[Selection, list[CellAnalysis]]:
     """Select and analyse the notebook's cells, for ``nb2prod tags``."""
     selection = select(notebook, load_vocabulary())
@@ -315,13 +318,15 @@ def require_tags(selection: Selection) -> None:
         )
 
 
-def artifact_names(selection: Selection, cells: list[CellAnalysis]) -> set[str]:
-    """The artifact names shipped code reads; empty when planning fails."""
+def listing_plan(selection: Selection, cells: list[CellAnalysis]) -> PackagePlan | None:
+    """The plan ``nb2prod tags`` describes (what ships); None when planning fails."""
+    local = find_local_modules(selection.notebook, cells)
     try:
-        plan = make_plan(selection.notebook, cells, "package", load_vocabulary())
+        return make_plan(
+            selection.notebook, cells, "package", load_vocabulary(), (), local
+        )
     except ConversionError:
-        return set()
-    return {name for name, _ in plan.artifacts}
+        return None
 
 
 def _with_parameters(

@@ -334,7 +334,7 @@ def test_undefined_name_is_located_with_a_hint(tmp_path: Path) -> None:
         nb.ipynb: cell 2 [id c2], line 2, col 26: error: name 'raw' is not defined by any shipped cell
                 return frame.sum() + raw.sum()
                                      ^^^
-          hint: cell 1 [id c1] assigns it: tag that cell nb2prod:export to ship its code, or nb2prod:artifact if 'raw' is a trained object
+          hint: cell 1 [id c1] assigns it: tag that cell nb2prod:export to ship its code, or nb2prod:artifact if 'raw' is a trained object; or assign what you need from it in a shipped cell: a learned value
         1 error
         """)
 

@@ -552,7 +552,9 @@ def test_a_large_invalid_request_is_bounded_and_health_keeps_answering(
     assert 1 <= len(problems) <= 20
     assert all("input" not in problem for problem in problems)
     assert response.json()["error_count"] >= len(problems)
-    assert max(health, default=0.0) < 1.0, health
+    # The old server stalled /health for the whole request (15 s to over a minute); the
+    # 200 ms goal is benchmarks/serving.py's, this bound only allows a loaded CI machine.
+    assert health and max(health) < 5.0, health
 
 
 def churn_client(packages: dict[str, Package]) -> Any:

@@ -192,6 +192,7 @@ def convert(
         if no_execute:
             generated, written = pipeline.convert_static(job)
             report.warnings(err, generated.warnings)
+            report.learned(out, generated.plan, generated.lock)
             report.written(out, written)
             return
         with _progress(f"running {notebook.name}") as progress:
@@ -261,6 +262,8 @@ def _show_proof(proof: Proof, json_report: Path | None) -> bool:
 
     report.warnings(err, proof.warnings)
     report.recording_warnings(err, proof.recording)
+    if proof.generated is not None:
+        report.learned(out, proof.generated.plan, proof.generated.lock)
     if proof.written is not None:
         report.written(out, proof.written)
     report.equivalence(out, proof.report, proof.recording)
@@ -357,8 +360,8 @@ def tags(
         read = read_notebook(notebook, job_for(notebook).max_bytes)
         selection, cells = generation.analyse_cells(read)
         generation.require_tags(selection)
-        artifacts = generation.artifact_names(selection, cells)
-        report.tagged_cells(out, selection, cells, vocabulary, artifacts)
+        plan = generation.listing_plan(selection, cells)
+        report.tagged_cells(out, selection, cells, vocabulary, plan)
 
 
 def main() -> None:

@@ -12,8 +12,10 @@ from nb2prod.cli.terminal import safe
 from nb2prod.errors import Diagnostic
 from nb2prod.notebook.tags import Selection
 from nb2prod.notebook.vocabulary import Role, Vocabulary
+from nb2prod.output.lock import Lock
 from nb2prod.output.writing import Fate, WriteReport
 from nb2prod.pipeline import StaleFile
+from nb2prod.plan import model as plan_model
 from nb2prod.run.execute import Recording
 from nb2prod.run.replay import VerifyReport
 
@@ -61,6 +63,22 @@ def _recorded_folder(path: str) -> str:
         if path.startswith(prefix):
             return prefix
     return ""
+
+
+def learned(console: Console, plan: plan_model.PackagePlan, lock: Lock) -> None:
+    """The values the package ships as the notebook computed them from its data."""
+    for value in plan.learned:
+        cell = value.cell.cell.cell
+        for name in value.names:
+            entry = lock.learned.get(name, {})
+            shown = entry.get("literal") if "literal" in entry else "an artifact"
+            text = str(shown)
+            if len(text) > 60:
+                text = text[:57] + "..."
+            console.print(
+                f"  [cyan]  learned[/] {safe(name)} = {safe(text)} (cell "
+                f"{cell.number}, line {value.line}: {safe(value.expression[:80])})"
+            )
 
 
 def recording_warnings(console: Console, recording: Recording) -> None:
@@ -138,9 +156,10 @@ def tagged_cells(
     selection: Selection,
     cells: Sequence[CellAnalysis],
     vocabulary: Vocabulary,
-    artifacts: set[str],
+    plan: plan_model.PackagePlan | None,
 ) -> None:
     """Each tagged cell: number, id, tags, first line, and what it ships."""
+    artifacts = {name for name, _ in plan.artifacts} if plan else set()
     table = Table(title=f"{selection.notebook.path.name}: tagged cells")
     for column in ("cell", "id", "tag", "first line", "ships"):
         table.add_column(column, overflow="fold")
@@ -159,14 +178,21 @@ def tagged_cells(
             cell.cell.cell.id or "",
             tag,
             safe(first.strip()[:60]),
-            safe(_ships(cell, vocabulary, artifacts)),
+            safe(_ships(cell, vocabulary, artifacts, plan)),
         )
     console.print(table)
 
 
-def _ships(cell: CellAnalysis, vocabulary: Vocabulary, artifacts: set[str]) -> str:
+def _ships(
+    cell: CellAnalysis,
+    vocabulary: Vocabulary,
+    artifacts: set[str],
+    plan: plan_model.PackagePlan | None,
+) -> str:
     role = cell.cell.role
     assert role is not None
+    if role.ships_code and plan is not None:
+        return _statement_fates(cell.cell.cell.number, plan)
     if role.ships_code:
         names = [
             name
@@ -183,3 +209,25 @@ def _ships(cell: CellAnalysis, vocabulary: Vocabulary, artifacts: set[str]) -> s
     if role is Role.TEST:
         return f"test_cell_{cell.cell.cell.number} in tests/"
     return vocabulary.by_role(role).ships
+
+
+def _statement_fates(number: int, plan: plan_model.PackagePlan) -> str:
+    """Per statement: its code ships, its learned value ships, or it stays behind."""
+    fates = [f for f in plan.fates if f.cell == number and f.names]
+    ships = [n for f in fates if f.fate is plan_model.Fate.SHIPS for n in f.names]
+    learned = [
+        n for v in plan.learned if v.cell.cell.cell.number == number for n in v.names
+    ]
+    parts = [", ".join(ships)] if ships else []
+    if learned:
+        parts.append("learned: " + ", ".join(learned))
+    if not parts:
+        parts.append("nothing (no definitions shipped code uses)")
+    stays = [
+        f"{', '.join(f.names)} (line {f.line})"
+        for f in fates
+        if f.fate is plan_model.Fate.NOTEBOOK
+    ]
+    if stays:
+        parts.append("stays in the notebook: " + "; ".join(stays))
+    return "; ".join(parts)

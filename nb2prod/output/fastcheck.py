@@ -60,8 +60,9 @@ def up_to_date(job: Job, notebook: Notebook) -> bool:
     if lock.notebook != Path(os.path.relpath(job.notebook, job.folder)).as_posix():
         return False
     # The run's files (artifacts above all) too: a file swapped together with its
-    # manifest entry still differs from the hash the lock recorded.
-    for path, digest in {**lock.files, **lock.recorded}.items():
+    # manifest entry still differs from the hash the lock recorded. And the modules
+    # beside the notebook that the package copies.
+    for path, digest in {**lock.files, **lock.recorded, **lock.sources}.items():
         try:
             if sha256((job.folder / path).read_bytes()) != digest:
                 return False

@@ -52,6 +52,12 @@ class Lock:
     tolerance: Tolerance | None = None
     #: How each artifact was saved (file, format, trusted types), from the last run.
     artifacts: dict[str, Any] = field(default_factory=dict)
+    #: Values learned from the notebook's data by the last run: per name, the
+    #: statement that computed it and its ``literal``, or ``artifact: true``.
+    learned: dict[str, Any] = field(default_factory=dict)
+    #: SHA-256 of each module beside the notebook that the package copies, by path
+    #: relative to the package folder.
+    sources: dict[str, str] = field(default_factory=dict)
 
     def text(self) -> str:
         """The lock file's content: stable JSON."""
@@ -77,6 +83,11 @@ class Lock:
             "contract": self.contract,
             "artifacts": dict(sorted(self.artifacts.items())),
         }
+        # Written only when there are some: older locks stay as they were.
+        if self.learned:
+            data["learned"] = dict(sorted(self.learned.items()))
+        if self.sources:
+            data["sources"] = dict(sorted(self.sources.items()))
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -115,6 +126,8 @@ def read_lock(folder: Path) -> Lock | None:
             contract=dict(data.get("contract", {})),
             tolerance=_tolerance(data.get("tolerance")),
             artifacts=dict(data.get("artifacts", {})),
+            learned=dict(data.get("learned", {})),
+            sources=_strings(data.get("sources", {})),
         )
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise Nb2ProdError(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
 
 from nb2prod.analysis.cells import CellAnalysis, ImportBinding, NameUse, Statement
 from nb2prod.errors import Diagnostic
@@ -19,6 +21,76 @@ MODULE_OF_ROLE = {
 MODULE_ORDER = ("config", "artifacts", "common", "features", "predict")
 
 
+class Fate(Enum):
+    """What becomes of one top-level statement of a cell that ships code."""
+
+    SHIPS = "ships"  # its code ships: shipped code needs what it binds
+    LEARNED = "learned"  # its value ships, computed by the run: it reads notebook data
+    NOTEBOOK = "notebook"  # it stays in the notebook: shipped code does not need it
+    IMPORT = "import"  # an import: it ships where shipped code uses what it binds
+
+
+@dataclass(frozen=True)
+class LearnedValue:
+    """An assignment whose value the run computes from the notebook's data.
+
+    Its expression reads names no shipped cell defines (a training frame), so the
+    package ships the value the notebook computed, not the expression.
+    """
+
+    #: The names it binds that shipped code reads, in the order it binds them.
+    names: tuple[str, ...]
+    #: The cell that assigns them.
+    cell: CellAnalysis
+    #: The assignment.
+    statement: Statement
+    #: The names it reads that no shipped cell defines.
+    inputs: tuple[str, ...]
+
+    @property
+    def line(self) -> int:
+        """Its first line in the cell."""
+        return self.statement.first_line
+
+    @property
+    def expression(self) -> str:
+        """The statement as the notebook writes it, on one line."""
+        lines = self.cell.cell.source.split("\n")
+        text = "\n".join(
+            lines[self.statement.first_line - 1 : self.statement.last_line]
+        )
+        return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class StatementFate:
+    """One statement of a cell that ships code, and what becomes of it."""
+
+    #: The cell's number.
+    cell: int
+    #: The statement's first line in the cell.
+    line: int
+    #: The names it binds.
+    names: tuple[str, ...]
+    #: What becomes of it.
+    fate: Fate
+
+
+@dataclass(frozen=True)
+class LocalModule:
+    """A Python module beside the notebook (or on a folder it adds to ``sys.path``)
+    that shipped code imports: it is copied into the package."""
+
+    #: Its import name (``helpers``).
+    name: str
+    #: The file.
+    path: Path
+    #: Its source.
+    text: str
+    #: Top-level modules it imports itself.
+    imports: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Block:
     """The code one cell contributes to one module."""
@@ -29,6 +101,8 @@ class Block:
     markdown: str
     #: Its shipped statements, in order (imports are hoisted to the module's top).
     statements: tuple[Statement, ...]
+    #: The statements among them whose value ships instead of their code.
+    learned: tuple[LearnedValue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +119,8 @@ class ModulePlan:
     blocks: tuple[Block, ...]
     #: Reads of artifact names, rewritten to ``artifacts.<name>``.
     artifact_uses: tuple[NameUse, ...]
+    #: Imports of modules copied into the package, written relative (``from .helpers``).
+    local_imports: tuple[ImportBinding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,3 +199,9 @@ class PackagePlan:
     test_modules: tuple[str, ...]
     #: Warnings found while planning.
     diagnostics: tuple[Diagnostic, ...]
+    #: Values the run computes from the notebook's data, in notebook order.
+    learned: tuple[LearnedValue, ...] = ()
+    #: What becomes of each statement of the cells that ship code.
+    fates: tuple[StatementFate, ...] = ()
+    #: Modules beside the notebook that ship with the package.
+    local_modules: tuple[LocalModule, ...] = ()

@@ -5,18 +5,20 @@ Pure decisions over the cell analyses; nothing here reads or writes files.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from nb2prod.analysis.cells import CellAnalysis, Kind
 from nb2prod.errors import ConversionError, Diagnostic, Location, Severity, error
 from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.vocabulary import Role, Vocabulary
+from nb2prod.plan.closure import Closure, closure
 from nb2prod.plan.hidden_state import later_definitions, out_of_order
 from nb2prod.plan.model import (
     MODULE_OF_ROLE,
     MODULE_ORDER,
     Block,
     ConfigConstant,
+    LocalModule,
     ModulePlan,
     PackagePlan,
     PublicFunction,
@@ -44,12 +46,24 @@ def make_plan(
     package: str,
     vocabulary: Vocabulary,
     earlier: Iterable[Diagnostic] = (),
+    local: Mapping[str, LocalModule] | None = None,
 ) -> PackagePlan:
-    """Plan the package, or raise :class:`ConversionError` listing every problem."""
+    """Plan the package, or raise :class:`ConversionError` listing every problem.
+
+    ``local`` holds the modules beside the notebook that its cells import (found
+    by :func:`nb2prod.plan.local_modules.find_local_modules`, which reads them).
+    """
+    local = dict(local or {})
     symbols = build_symbols(notebook, cells)
+    shipping = closure(notebook, cells, symbols)
     problems = [*earlier, *(d for cell in cells for d in cell.diagnostics)]
-    problems += symbols.diagnostics
-    resolver = Resolver(notebook, cells, symbols, vocabulary)
+    problems += [*symbols.diagnostics, *shipping.diagnostics]
+    problems += [
+        d
+        for name, d in symbols.shadows
+        if name in shipping.reads or _ships(name, symbols, shipping)
+    ]
+    resolver = Resolver(notebook, cells, symbols, vocabulary, shipping, local)
     modules = [resolver.module(name, role) for role, name in MODULE_OF_ROLE.items()]
     modules = [m for m in modules if m.blocks]
     public, predict = _public_functions(notebook, cells, symbols, problems)
@@ -58,8 +72,14 @@ def make_plan(
     ]
     problems += resolver.problems + _cycles(notebook, modules, symbols)
     problems += later_definitions(notebook, cells) + out_of_order(notebook, cells)
+    shipped_local = _local_closure(resolver.local_used, local)
+    problems += _local_collisions(notebook, shipped_local)
     if any(d.severity is Severity.ERROR for d in problems):
         raise ConversionError(problems)
+    own = set(local) | {n for m in shipped_local for n in m.imports if n in local}
+    runtime = (resolver.runtime_modules - own) | {
+        name for m in shipped_local for name in m.imports if name not in local
+    }
     config = tuple(
         ConfigConstant(d.name, d.literal or "None", d.cell) for d in symbols.config
     )
@@ -72,10 +92,54 @@ def make_plan(
         config=config,
         artifacts=tuple(sorted(resolver.artifacts.items())),
         tests=tuple(tests),
-        runtime_modules=tuple(sorted(resolver.runtime_modules)),
-        test_modules=tuple(sorted(resolver.test_modules - resolver.runtime_modules)),
+        runtime_modules=tuple(sorted(runtime)),
+        test_modules=tuple(sorted(resolver.test_modules - runtime - own)),
         diagnostics=tuple(problems),
+        learned=shipping.learned,
+        fates=shipping.fates,
+        local_modules=tuple(shipped_local),
     )
+
+
+def _ships(name: str, symbols: SymbolTable, shipping: Closure) -> bool:
+    found = symbols.definitions.get(name)
+    return found is not None and shipping.ships(found.cell, found.statement)
+
+
+#: Modules every package has: a module beside the notebook may not take their names.
+RESERVED = frozenset(
+    {*MODULE_ORDER, "serve", "batch", "spark", "_provenance", "__init__", "__main__"}
+)
+
+
+def _local_closure(
+    used: Iterable[str], local: Mapping[str, LocalModule]
+) -> list[LocalModule]:
+    """The local modules shipped code imports, and those they import in turn."""
+    found: dict[str, LocalModule] = {}
+    stack = sorted(used)
+    while stack:
+        name = stack.pop()
+        if name in found or name not in local:
+            continue
+        found[name] = local[name]
+        stack += [n for n in local[name].imports if n in local]
+    return [found[name] for name in sorted(found)]
+
+
+def _local_collisions(
+    notebook: Notebook, modules: list[LocalModule]
+) -> list[Diagnostic]:
+    return [
+        error(
+            f"{module.path.name} beside the notebook would ship as the package's "
+            f"module '{module.name}', which nb2prod writes itself",
+            Location(notebook.path),
+            f"rename {module.path.name} (and its imports)",
+        )
+        for module in modules
+        if module.name in RESERVED
+    ]
 
 
 def _public_functions(

@@ -7,14 +7,16 @@ as a fixture; anything else is an error naming the cell, line and column.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from nb2prod.analysis.cells import CellAnalysis, ImportBinding, Kind, NameUse, Statement
 from nb2prod.errors import Diagnostic, Location, error
 from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.vocabulary import Role, Vocabulary
-from nb2prod.plan.model import MODULE_OF_ROLE, Block, ModulePlan, TestPlan
+from nb2prod.plan.closure import Closure, key
+from nb2prod.plan.model import MODULE_OF_ROLE, Block, LocalModule, ModulePlan, TestPlan
 from nb2prod.plan.symbols import Definition, Source, SymbolTable
 
 
@@ -34,8 +36,15 @@ class _Needs:
 
     #: Where third-party imports are counted (runtime or test modules).
     modules: set[str]
+    #: The package name when this is a test (its imports of local modules go
+    #: through the package); None for a package module.
+    package: str | None = None
     #: Import statements it needs, by (module, imported, alias).
     imports: dict[tuple[str | None, str, str | None], ImportBinding] = field(
+        default_factory=dict
+    )
+    #: Imports of modules beside the notebook, which ship with the package.
+    local: dict[tuple[str | None, str, str | None], ImportBinding] = field(
         default_factory=dict
     )
     #: Names it imports from the package's own modules: (module, name).
@@ -53,11 +62,17 @@ class Resolver:
         cells: list[CellAnalysis],
         symbols: SymbolTable,
         vocabulary: Vocabulary,
+        closure: Closure,
+        local: Mapping[str, LocalModule] | None = None,
     ) -> None:
         self.notebook = notebook
         self.cells = cells
         self.symbols = symbols
         self.vocabulary = vocabulary
+        self.closure = closure
+        self.local = dict(local or {})
+        #: Modules beside the notebook that shipped code or tests import.
+        self.local_used: set[str] = set()
         self.problems: list[Diagnostic] = []
         self.artifacts: dict[str, CellAnalysis] = {}
         self.runtime_modules: set[str] = set()
@@ -67,9 +82,19 @@ class Resolver:
     def module(self, name: str, role: Role) -> ModulePlan:
         blocks: list[Block] = []
         needs = _Needs(self.runtime_modules)
-        for cell, statements in _group_by_cell(self.symbols.statements, role):
-            blocks.append(Block(cell, markdown_above(self.notebook, cell), statements))
+        shipped = [
+            (cell, statement)
+            for cell, statement in self.symbols.statements
+            if self.closure.ships(cell, statement)
+        ]
+        for cell, statements in _group_by_cell(shipped, role):
+            learned = tuple(v for v in self.closure.learned if v.cell is cell)
+            values = {key(v.cell, v.statement) for v in learned}
+            markdown = markdown_above(self.notebook, cell)
+            blocks.append(Block(cell, markdown, statements, learned))
             for statement in statements:
+                if key(cell, statement) in values:
+                    continue  # its value ships, not its code
                 self.runtime_modules.update(statement.modules)
                 for use in statement.uses:
                     found = self._lookup(cell, use)
@@ -81,12 +106,13 @@ class Resolver:
             internal=tuple(sorted(needs.internal)),
             blocks=tuple(blocks),
             artifact_uses=tuple(needs.artifact_uses),
+            local_imports=tuple(needs.local.values()),
         )
 
     def test(self, cell: CellAnalysis, package: str) -> TestPlan:
         own_imports = {b.name: b for s in cell.statements for b in s.imports}
         local: set[str] = set()
-        needs = _Needs(self.test_modules)
+        needs = _Needs(self.test_modules, package)
         fixtures: list[str] = []
         statements = [s for s in cell.statements if s.kind is not Kind.IMPORT]
         for statement in cell.statements:
@@ -97,10 +123,16 @@ class Resolver:
                 if use.name in local or use.name in fixtures:
                     continue
                 if use.name in own_imports:
-                    binding = own_imports[use.name]
+                    binding = self._for_tests(own_imports[use.name], package)
                     needs.imports[_import_key(binding)] = binding
                     continue
                 found = self.symbols.definitions.get(use.name)
+                if (
+                    found is not None
+                    and found.source is Source.CODE
+                    and not self.closure.ships(found.cell, found.statement)
+                ):
+                    found = None  # it stays in the notebook: its value is test data
                 if found is None or found.cell.cell.cell.number > cell.cell.cell.number:
                     if self._assigned_before(cell, use.name):
                         fixtures.append(use.name)
@@ -126,8 +158,16 @@ class Resolver:
     ) -> None:
         """Record where ``module`` (None for a test) gets ``use`` from."""
         if found.source is Source.IMPORT and found.binding is not None:
-            needs.imports[_import_key(found.binding)] = found.binding
-            needs.modules.add(found.binding.top_module)
+            binding = found.binding
+            if (
+                needs.package is not None
+            ):  # a test imports a local module from the package
+                binding = self._for_tests(binding, needs.package)
+            elif self._is_local(binding):
+                needs.local[_import_key(binding)] = binding
+                return
+            needs.imports[_import_key(binding)] = binding
+            needs.modules.add(binding.top_module)
         elif found.source is Source.ARTIFACT:
             self.artifacts[use.name] = found.cell
             needs.artifact_uses.append(use)
@@ -137,6 +177,20 @@ class Resolver:
             owner = MODULE_OF_ROLE[found.cell.cell.role]
             if owner != module:
                 needs.internal.add((owner, use.name))
+
+    def _is_local(self, binding: ImportBinding) -> bool:
+        if binding.level or binding.top_module not in self.local:
+            return False
+        self.local_used.add(binding.top_module)
+        return True
+
+    def _for_tests(self, binding: ImportBinding, package: str) -> ImportBinding:
+        """A test's import of a module beside the notebook, from the package instead."""
+        if not self._is_local(binding):
+            return binding
+        if binding.module is not None:
+            return dataclasses.replace(binding, module=f"{package}.{binding.module}")
+        return dataclasses.replace(binding, module=package)
 
     def _lookup(self, cell: CellAnalysis, use: NameUse) -> Definition | None:
         found = self.symbols.definitions.get(use.name)
@@ -193,7 +247,8 @@ class Resolver:
                 artifact = self.vocabulary.by_role(Role.ARTIFACT).name
                 return (
                     f"{where} assigns it: tag that cell {export} to ship its code, "
-                    f"or {artifact} if '{name}' is a trained object"
+                    f"or {artifact} if '{name}' is a trained object; or assign what "
+                    "you need from it in a shipped cell: a learned value"
                 )
         return "define it in a tagged cell, or import it there"
 

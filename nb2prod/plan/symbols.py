@@ -49,19 +49,22 @@ class SymbolTable:
     statements: tuple[tuple[CellAnalysis, Statement], ...]
     #: Config constants (name, literal text, cell) in the parameters cell's order.
     config: tuple[Definition, ...]
-    #: Shadowing warnings and bad imports.
+    #: Bad imports.
     diagnostics: tuple[Diagnostic, ...]
+    #: Shadowing warnings, with the name each is about (kept when that name ships).
+    shadows: tuple[tuple[str, Diagnostic], ...] = ()
 
 
 def build_symbols(notebook: Notebook, cells: list[CellAnalysis]) -> SymbolTable:
     """Walk the cells top to bottom, recording who defines what."""
     table: dict[str, Definition] = {}
     problems: list[Diagnostic] = []
+    shadows: list[tuple[str, Diagnostic]] = []
     config: dict[str, Definition] = {}
     for cell in cells:
         role = cell.cell.role
         if role is not None and role.ships_code:
-            problems += _add_code_cell(notebook, cell, table)
+            problems += _add_code_cell(notebook, cell, table, shadows)
         elif role is Role.ARTIFACT:
             for statement in cell.statements:
                 for name in statement.binds:
@@ -77,29 +80,36 @@ def build_symbols(notebook: Notebook, cells: list[CellAnalysis]) -> SymbolTable:
         for d in _unique_statements(table)
         if d.statement is not None and d.source is Source.CODE
     )
-    return SymbolTable(table, kept, tuple(config.values()), tuple(problems))
+    return SymbolTable(
+        table, kept, tuple(config.values()), tuple(problems), tuple(shadows)
+    )
 
 
 def _add_code_cell(
-    notebook: Notebook, cell: CellAnalysis, table: dict[str, Definition]
+    notebook: Notebook,
+    cell: CellAnalysis,
+    table: dict[str, Definition],
+    shadows: list[tuple[str, Diagnostic]],
 ) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     for statement in cell.statements:
         if statement.kind is Kind.OTHER:
-            problems += _unshipped(notebook, cell, statement)
-            continue
+            continue  # binds nothing: it stays in the notebook (see closure.py)
         for binding in statement.imports:
             problem = _bad_import(notebook, cell, binding)
             if problem:
                 problems.append(problem)
                 continue
             new = Definition(binding.name, Source.IMPORT, cell, statement, binding)
-            problems += _shadow(notebook, table.get(binding.name), new)
+            shadows += [
+                (binding.name, d)
+                for d in _shadow(notebook, table.get(binding.name), new)
+            ]
             table[binding.name] = new
         if statement.kind is not Kind.IMPORT:
             for name in statement.binds:
                 new = Definition(name, Source.CODE, cell, statement)
-                problems += _shadow(notebook, table.get(name), new)
+                shadows += [(name, d) for d in _shadow(notebook, table.get(name), new)]
                 table[name] = new
     return problems
 
@@ -175,25 +185,7 @@ def _bad_import(
     return None
 
 
-def _unshipped(
-    notebook: Notebook, cell: CellAnalysis, statement: Statement
-) -> list[Diagnostic]:
-    if _is_docstring(statement):
-        return []
-    here = cell.cell.cell
-    first = cell.cell.source.split("\n")[statement.first_line - 1]
-    return [
-        warning(
-            "this statement defines nothing, so it is not shipped",
-            Location(
-                notebook.path, here.number, here.id, statement.first_line, None, first
-            ),
-            "move display and exploration code to an untagged cell",
-        )
-    ]
-
-
-def _is_docstring(statement: Statement) -> bool:
+def is_docstring(statement: Statement) -> bool:
     try:
         tree = ast.parse(statement.code.strip())
     except SyntaxError:

@@ -39,3 +39,5 @@ class RenderInput:
     python: str
     #: How each artifact is stored and loaded.
     artifacts: Mapping[str, SavedArtifact]
+    #: Each learned value's literal, or None when it is read from the artifacts.
+    learned: Mapping[str, str | None]

@@ -26,6 +26,12 @@ from nb2prod.render.service import (
     SPARK_REQUIREMENT,
     service_files,
 )
+from nb2prod.render.shipped import (
+    learned_code,
+    local_import_lines,
+    local_module_file,
+    reads_artifacts,
+)
 from nb2prod.resources import data_dir
 
 #: Module docstrings, by module name.
@@ -51,13 +57,20 @@ def render(data: RenderInput) -> dict[str, str]:
     files: dict[str, str] = {}
     for module in plan.modules:
         annotator = Annotator(module.imports, _bound(module), data.signatures)
-        blocks = [_block(block, module, annotator) for block in module.blocks]
+        blocks = [
+            _block(block, module, annotator, data.learned) for block in module.blocks
+        ]
         files[f"{src}/{module.name}.py"] = env.get_template("module.py.j2").render(
             common,
             docstring=MODULE_DOCS[module.name],
             imports=import_lines([*module.imports, *annotator.needed.values()]),
-            local_imports=_local_imports(module),
+            local_imports=_local_imports(module, data.learned),
             blocks=blocks,
+        )
+    local = [m.name for m in plan.local_modules]
+    for copied in plan.local_modules:
+        files[f"{src}/{copied.name}.py"] = local_module_file(
+            copied, plan.notebook.path, data.notebook_ref, local
         )
     files[f"{src}/__init__.py"] = env.get_template("__init__.py.j2").render(
         common, public=plan.public, predict=plan.predict
@@ -195,16 +208,18 @@ def _group(module: str) -> str:
     return "stdlib" if module in sys.stdlib_module_names else "third"
 
 
-def _local_imports(module: ModulePlan) -> list[str]:
-    lines = [f"from . import {ARTIFACTS}"] if module.artifact_uses else []
+def _local_imports(module: ModulePlan, learned: Mapping[str, str | None]) -> list[str]:
+    values = [v for block in module.blocks for v in block.learned]
+    artifacts = module.artifact_uses or reads_artifacts(values, learned)
     by_module: dict[str, list[str]] = {}
     for owner, name in module.internal:
         by_module.setdefault(owner, []).append(name)
-    lines += [
+    lines = local_import_lines(module.local_imports) + [
         f"from .{owner} import {', '.join(sorted(names, key=_sort_key))}"
-        for owner, names in sorted(by_module.items())
+        for owner, names in by_module.items()
     ]
-    return lines
+    first = [f"from . import {ARTIFACTS}"] if artifacts else []
+    return first + sorted(lines, key=lambda line: line.split(" import ")[0].lower())
 
 
 def _bound(module: ModulePlan) -> frozenset[str]:
@@ -212,17 +227,26 @@ def _bound(module: ModulePlan) -> frozenset[str]:
     names = {
         name for block in module.blocks for s in block.statements for name in s.binds
     }
-    names |= {binding.name for binding in module.imports}
+    names |= {binding.name for binding in (*module.imports, *module.local_imports)}
     names |= {name for _, name in module.internal} | {ARTIFACTS}
     return frozenset(names)
 
 
 def _block(
-    block: Block, module: ModulePlan, annotator: Annotator
+    block: Block,
+    module: ModulePlan,
+    annotator: Annotator,
+    learned: Mapping[str, str | None],
 ) -> Mapping[str, object]:
     cell = block.cell.cell.cell
+    label = _cell_label(cell.number, cell.id)
+    values = {v.statement.first_line: v for v in block.learned}
     code = "".join(
-        statement_code(s, module.artifact_uses, annotator.function)
+        (
+            learned_code(values[s.first_line], label, learned)
+            if s.first_line in values
+            else statement_code(s, module.artifact_uses, annotator.function)
+        )
         for s in block.statements
     )
     return {

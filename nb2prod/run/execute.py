@@ -52,6 +52,9 @@ class Recording:
     #: How each artifact was saved: its file, format (skops or joblib) and, for
     #: skops, the types it holds beyond skops' own trusted ones.
     artifacts: dict[str, Any] = field(default_factory=dict)
+    #: Each learned value: ``{"literal": text}``, or ``{"artifact": true}`` when it
+    #: was saved with the artifacts.
+    learned: dict[str, Any] = field(default_factory=dict)
 
 
 def execute(
@@ -197,9 +200,28 @@ def _recording(folder: Path, executed: Path, seconds: float) -> Recording:
         signatures=summary.get("signatures", {}),
         contract=summary.get("contract", {}),
         artifacts=summary.get("artifacts", {}),
+        learned=summary.get("learned", {}),
     )
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+def recorded_files(recording: Recording, package: str) -> dict[str, bytes]:
+    """The files a run saved, by their path in the package."""
+    places = {
+        "artifacts": f"src/{package}/artifacts",
+        "cases": "tests/cases",
+        "fixtures": "tests/fixtures",
+    }
+    files: dict[str, bytes] = {}
+    for folder, target in places.items():
+        root = recording.folder / folder
+        for path in sorted(root.rglob("*")) if root.is_dir() else []:
+            if path.is_file():
+                files[f"{target}/{path.relative_to(root).as_posix()}"] = (
+                    path.read_bytes()
+                )
+    return files

@@ -57,8 +57,11 @@ def instrument(
             new_cells.append(_injected(_call("wrap", "globals()", module, names)))
     artifacts = [name for name, _ in plan.artifacts]
     shipped = _definitions(plan)
+    learned = [name for value in plan.learned for name in value.names]
     new_cells.append(
-        _injected(_call("finish", "globals()", artifacts, plan.package, shipped))
+        _injected(
+            _call("finish", "globals()", artifacts, plan.package, shipped, learned)
+        )
     )
     original.cells = new_cells
     return original

@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, packages_distributions, ver
 from pathlib import Path
 from typing import Any
 
-from . import artifacts, casefile, contract, valuetypes
+from . import artifacts, casefile, contract, learned, valuetypes
 
 #: The name of the session object in the notebook's namespace.
 SESSION = "__nb2prod__"
@@ -219,16 +219,29 @@ class Session:
         artifact_names: list[str],
         package: str,
         shipped: Mapping[str, str],
+        learned_names: list[str] | None = None,
     ) -> None:
-        """Save the artifacts and the summary of the run.
+        """Save the artifacts, the learned values and the summary of the run.
 
         ``shipped`` maps each function and class the package defines to its module,
         so that an artifact holding one (a ``FunctionTransformer(add_ratio)``)
         pickles it as ``package.module.add_ratio``, which the package can import.
+        ``learned_names`` are values the package ships as the run computed them: a
+        short plain one as its literal, any other saved like an artifact.
         """
         artifacts.alias_notebook_definitions(namespace, package, shipped)
-        manifest = self._save_artifacts(namespace, artifact_names)
+        values: dict[str, dict[str, Any]] = {}
+        for name in learned_names or []:
+            if name not in namespace:
+                raise NameError(
+                    f"learned value {name!r} is not defined when the notebook ends"
+                )
+            text = learned.literal(namespace[name])
+            values[name] = {"literal": text} if text is not None else {"artifact": True}
+        stored = [name for name, entry in values.items() if "artifact" in entry]
+        manifest = self._save_artifacts(namespace, [*artifact_names, *stored])
         summary = {
+            "learned": values,
             "calls": self.counts,
             "stored": self.stored,
             "signatures": {k: v.as_json() for k, v in sorted(self.signatures.items())},
