@@ -270,7 +270,7 @@ def test_every_problem_is_reported_in_one_run(tmp_path: Path) -> None:
     assert (
         "cell 2 [id c2], line 4, col 7: error: syntax error: invalid syntax" in message
     )
-    assert "cell 3 [id c3], line 1, col 1: error: IPython syntax cannot ship" in message
+    assert "cell 3 [id c3], line 1, col 1: error: shell command cannot ship" in message
     assert message.rstrip().endswith("3 errors")
 
 
