@@ -315,15 +315,6 @@ def require_tags(selection: Selection) -> None:
         )
 
 
-def artifact_names(selection: Selection, cells: list[CellAnalysis]) -> set[str]:
-    """The artifact names shipped code reads; empty when planning fails."""
-    try:
-        plan = make_plan(selection.notebook, cells, "package", load_vocabulary())
-    except ConversionError:
-        return set()
-    return {name for name, _ in plan.artifacts}
-
-
 def _with_parameters(
     plan: PackagePlan, overrides: Mapping[str, str]
 ) -> tuple[PackagePlan, list[str]]:

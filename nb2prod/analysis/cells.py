@@ -61,31 +61,33 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     notes: list[Diagnostic] = []
     if deep:
         problems, notes = _ipython_problems(masked, here)
-    if problems:
-        return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
     if not deep:
-        statements = shallow(masked.source)
+        cheap = shallow(masked.source)
         return CellAnalysis(
-            cell, statements or (), (), masked.cell_magic, parsed=statements is not None
+            cell, cheap or (), (), masked.cell_magic, parsed=cheap is not None
         )
     refused = refuse_before_libcst(masked.source, here)
+    statements: tuple[Statement, ...] = ()
+    found: list[Diagnostic] = []
+    if refused is None:
+        try:
+            module = cst.parse_module(masked.source)
+            statements, found = _deep(module, here)
+        except cst.ParserSyntaxError as exc:
+            refused = _syntax_error(exc, here)
+        except RecursionError:
+            refused = error(TOO_DEEP, here())
     if refused is not None:
-        return CellAnalysis(cell, (), (refused,), masked.cell_magic, parsed=False)
-    try:
-        module = cst.parse_module(masked.source)
-        statements, found = _deep(module, here)
-    except cst.ParserSyntaxError as exc:
-        problems.append(_syntax_error(exc, here))
-        return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
-    except RecursionError:
-        problems.append(error(TOO_DEEP, here()))
-        return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
+        diagnostics = (*problems, refused, *notes)
+        return CellAnalysis(cell, (), diagnostics, masked.cell_magic, parsed=False)
+    # A cell with IPython that cannot ship is still analysed, so that what it
+    # defines does not turn into "not defined" errors elsewhere.
     return CellAnalysis(
         cell,
         statements,
-        (*notes, *found),
+        (*problems, *notes, *found),
         masked.cell_magic,
-        parsed=True,
+        parsed=not problems,
         source=masked.source,
     )
 

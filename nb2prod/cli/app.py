@@ -342,11 +342,13 @@ def tags(
         ),
     ] = None,
 ) -> None:
-    """List the tag vocabulary, or NOTEBOOK's tagged cells and what each ships.
+    """List the tag vocabulary, or NOTEBOOK's tagged cells, what each ships and its problems.
+
+    Runs the same analysis as `convert` (no kernel): exits 1 when convert would stop.
 
     Example: `nb2prod tags analysis.ipynb`
     """
-    from nb2prod import generation
+    from nb2prod import generation, pipeline
     from nb2prod.cli import report
 
     vocabulary = load_vocabulary()
@@ -354,11 +356,17 @@ def tags(
         if notebook is None:
             report.vocabulary_table(out, vocabulary)
             return
-        read = read_notebook(notebook, job_for(notebook).max_bytes)
+        job = job_for(notebook)
+        read = read_notebook(notebook, job.max_bytes)
         selection, cells = generation.analyse_cells(read)
         generation.require_tags(selection)
-        artifacts = generation.artifact_names(selection, cells)
-        report.tagged_cells(out, selection, cells, vocabulary, artifacts)
+        found = pipeline.inspect(job, read)
+        report.tagged_cells(out, selection, cells, vocabulary, found)
+        report.problems(err, found.diagnostics)
+        if found.refusal is not None:
+            raise found.refusal
+    if found.failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:
