@@ -41,7 +41,7 @@ from nb2prod.render.formatting import format_files
 from nb2prod.render.model import RenderInput
 from nb2prod.render.package import render
 from nb2prod.run.execute import Recording
-from nb2prod.settings import DEFAULT_TOLERANCE, Job
+from nb2prod.settings import DEFAULT_TOLERANCE, Job, settings_for
 from nb2prod.standalone.compare import Tolerance
 
 TAG_HINT = (
@@ -205,6 +205,7 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
             tolerance=facts.tolerance,
             python=python,
             artifacts=saved,
+            regenerate=regenerate_options(job),
         )
     )
     files: dict[str, str | bytes] = dict(format_files(rendered))
@@ -247,6 +248,21 @@ def _lock(
             for name, s in saved.items()
         },
     )
+
+
+def regenerate_options(job: Job) -> tuple[str, ...]:
+    """The options ``convert`` needs to make this package again, run from the folder
+    that holds it: ``--out .`` and ``--name`` unless the defaults (or the project's
+    [tool.nb2prod] table) give the same. Derived from the job, never from the working
+    folder, so ``check`` renders the same text wherever it runs."""
+    settings = settings_for(job.notebook)
+    options: list[str] = []
+    default_out = settings.out or job.notebook.parent
+    if job.folder.parent.resolve() != default_out.resolve():
+        options += ["--out", "."]
+    if job.requested_name is not None and job.requested_name != settings.name:
+        options += ["--name", job.requested_name]
+    return tuple(options)
 
 
 def _running_python() -> str:

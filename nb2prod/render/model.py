@@ -39,3 +39,6 @@ class RenderInput:
     python: str
     #: How each artifact is stored and loaded.
     artifacts: Mapping[str, SavedArtifact]
+    #: The options that made the package (``--out .``, ``--name NAME``), for the
+    #: regenerate commands, which run from the folder that holds the package.
+    regenerate: tuple[str, ...] = ()
