@@ -47,7 +47,7 @@ from nb2prod.render.formatting import format_files
 from nb2prod.render.model import RenderInput
 from nb2prod.render.package import render
 from nb2prod.run.execute import Recording, recorded_files
-from nb2prod.settings import DEFAULT_TOLERANCE, Job
+from nb2prod.settings import DEFAULT_TOLERANCE, Job, settings_for
 from nb2prod.standalone.compare import Tolerance
 
 TAG_HINT = (
@@ -220,6 +220,7 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
             python=python,
             artifacts=saved,
             learned=learned,
+            regenerate=regenerate_options(job),
         )
     )
     files: dict[str, str | bytes] = dict(format_files(rendered))
@@ -270,6 +271,21 @@ def _lock(
     )
 
 
+def regenerate_options(job: Job) -> tuple[str, ...]:
+    """The options ``convert`` needs to make this package again, run from the folder
+    that holds it: ``--out .`` and ``--name`` unless the defaults (or the project's
+    [tool.nb2prod] table) give the same. Derived from the job, never from the working
+    folder, so ``check`` renders the same text wherever it runs."""
+    settings = settings_for(job.notebook)
+    options: list[str] = []
+    default_out = settings.out or job.notebook.parent
+    if job.folder.parent.resolve() != default_out.resolve():
+        options += ["--out", "."]
+    if job.requested_name is not None and job.requested_name != settings.name:
+        options += ["--name", job.requested_name]
+    return tuple(options)
+
+
 def _running_python() -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -316,17 +332,6 @@ def require_tags(selection: Selection) -> None:
         raise UntaggedNotebookError(
             selection.notebook.path, "no cell has an nb2prod tag", TAG_HINT
         )
-
-
-def listing_plan(selection: Selection, cells: list[CellAnalysis]) -> PackagePlan | None:
-    """The plan ``nb2prod tags`` describes (what ships); None when planning fails."""
-    local = find_local_modules(selection.notebook, cells)
-    try:
-        return make_plan(
-            selection.notebook, cells, "package", load_vocabulary(), (), local
-        )
-    except ConversionError:
-        return None
 
 
 def _with_parameters(

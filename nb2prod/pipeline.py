@@ -1,16 +1,25 @@
-"""The commands' work: convert, check, diff and verify, each a short run of stages."""
+"""The commands' work: convert, check, diff, verify and tags, each a short run of stages."""
 
 from __future__ import annotations
 
 import difflib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from nb2prod.errors import ConversionError, Diagnostic, Location, Nb2ProdError, error
+from nb2prod.errors import (
+    ConversionError,
+    Diagnostic,
+    Location,
+    Nb2ProdError,
+    NotebookError,
+    Severity,
+    UntaggedNotebookError,
+    error,
+)
 from nb2prod.generation import Generated, Prepared, RunFacts, prepare, render_package
 from nb2prod.notebook.read import Notebook, read_notebook
 from nb2prod.output.lock import LOCK_NAME, sha256
@@ -124,6 +133,48 @@ def verify(job: Job, progress: Progress | None = None) -> Proof:
             job.folder / "src", job.package, recording.folder / "cases", facts.tolerance
         )
     return Proof(prepared, None, None, recording, report)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What ``convert`` would say about a notebook before running it."""
+
+    #: Every located problem and warning, errors included, in notebook order.
+    diagnostics: tuple[Diagnostic, ...]
+    #: The artifact names shipped code reads; empty when planning failed.
+    artifacts: frozenset[str]
+    #: A problem with the notebook as a whole (no cell ships code), or None.
+    refusal: NotebookError | None = None
+    #: The plan, for what each statement ships; None when planning failed.
+    plan: PackagePlan | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when ``convert`` would stop."""
+        errors = (d for d in self.diagnostics if d.severity is Severity.ERROR)
+        return self.refusal is not None or any(errors)
+
+
+def inspect(job: Job, notebook: Notebook) -> Inspection:
+    """``nb2prod tags``: :func:`prepare` as ``convert`` runs it, keeping every problem."""
+    try:
+        prepared = prepare(job, notebook)
+    except ConversionError as exc:
+        return Inspection(_in_order(exc.diagnostics), frozenset())
+    except NotebookError as exc:
+        if isinstance(exc, UntaggedNotebookError):
+            raise
+        return Inspection((), frozenset(), exc)
+    artifacts = frozenset(name for name, _ in prepared.plan.artifacts)
+    return Inspection(_in_order(prepared.warnings), artifacts, plan=prepared.plan)
+
+
+def _in_order(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    def key(diagnostic: Diagnostic) -> tuple[int, int]:
+        where = diagnostic.location
+        return (where.cell or 0, where.line or 0)
+
+    return tuple(sorted(diagnostics, key=key))
 
 
 def check(job: Job, notebook: Notebook) -> tuple[Generated, list[StaleFile]]:

@@ -326,8 +326,15 @@ MAGICS = [
     Case(
         "line_magic_tagged",
         simple(code("%matplotlib inline\n" + DOUBLE, "nb2prod:feature")),
+        0,
+        ("%matplotlib", "warning"),
+        smoke=DOUBLES,
+    ),
+    Case(
+        "behaviour_magic_tagged",
+        simple(code("%run helpers.py\n" + DOUBLE, "nb2prod:feature")),
         1,
-        ("IPython syntax",),
+        ("%run cannot ship",),
         cell=1,
     ),
     Case(
@@ -344,7 +351,7 @@ MAGICS = [
             code(DOUBLE + "!pip install numpy\n", "nb2prod:feature"),
         ),
         1,
-        ("IPython syntax",),
+        ("shell command cannot ship",),
         cell=2,
     ),
     Case(

@@ -676,3 +676,132 @@ def test_fallback_when_eq_raises() -> None:
 
 def test_fallback_singletons() -> None:
     assert compare(pd.NA, pd.NA).equal
+
+
+# scikit-learn estimators: by parameters and fitted attributes, never identity
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    features = np.array([[0.0, 1.0], [1.0, 0.5], [2.0, 0.1], [3.0, 0.0]])
+    return features, np.array([0, 0, 1, 1])
+
+
+def test_equal_unfitted_estimators_are_equal() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    result = compare(LogisticRegression(C=0.5), LogisticRegression(C=0.5))
+
+    assert result.equal, result
+    assert result.note == ""
+
+
+def test_unfitted_estimators_differ_by_a_named_parameter() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    result = compare(LogisticRegression(C=0.5), LogisticRegression(C=2.0))
+
+    assert not result.equal
+    assert result.where == "parameter C"
+    assert result.detail == "expected 0.5, got 2.0 (abs diff 1.5, rel diff 3)"
+
+
+def test_fitted_estimators_compare_their_learned_attributes() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    features, labels = _data()
+    expected = LogisticRegression().fit(features, labels)
+    same = LogisticRegression().fit(features.copy(), labels.copy())
+    other = LogisticRegression().fit(features * 2, labels)
+
+    assert expected is not same
+    assert compare(expected, same).equal
+    result = compare(expected, other)
+    assert not result.equal
+    assert result.where.startswith("fitted attribute "), result
+    assert result.detail.startswith("expected ")
+
+
+def test_fitted_against_unfitted_names_what_is_missing() -> None:
+    from sklearn.preprocessing import StandardScaler
+
+    features, _ = _data()
+    result = compare(StandardScaler().fit(features), StandardScaler())
+
+    assert not result.equal
+    assert result.detail.startswith("expected a fitted StandardScaler (mean_, ")
+    assert result.detail.endswith("got an unfitted one")
+
+
+def test_a_tolerance_applies_to_fitted_numbers() -> None:
+    from sklearn.preprocessing import StandardScaler
+
+    features, _ = _data()
+    expected = StandardScaler().fit(features)
+    actual = StandardScaler().fit(features)
+    actual.mean_ = actual.mean_ + 1e-12
+
+    assert not compare(expected, actual, Tolerance(rtol=0.0, atol=0.0)).equal
+    assert compare(expected, actual, Tolerance(rtol=1e-9, atol=1e-9)).equal
+
+
+def test_pipelines_compare_their_steps_recursively() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    features, labels = _data()
+
+    def fitted(c: float) -> object:
+        return make_pipeline(StandardScaler(), LogisticRegression(C=c)).fit(
+            features, labels
+        )
+
+    assert compare(fitted(1.0), fitted(1.0)).equal
+    result = compare(fitted(1.0), fitted(3.0))
+    assert not result.equal
+    assert result.where.startswith("parameter steps[1][1], parameter C"), result
+
+
+def test_different_estimator_classes_differ_by_type() -> None:
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    result = compare(LogisticRegression(), LinearRegression())
+
+    assert result.detail == "expected LogisticRegression, got LinearRegression"
+
+
+def test_random_states_compare_by_state() -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    features, labels = _data()
+
+    def forest(seed: int) -> object:
+        model = RandomForestClassifier(
+            n_estimators=3, random_state=np.random.RandomState(seed)
+        )
+        return model.fit(features, labels)
+
+    assert compare(forest(0), forest(0)).equal
+    assert not compare(forest(0), forest(1)).equal
+
+
+class _Box:
+    """A plain class: its == is identity."""
+
+    def __init__(self, weights: list[float]) -> None:
+        self.weights = weights
+
+
+def test_objects_without_their_own_eq_compare_by_state() -> None:
+    assert compare(_Box([1.0, 2.0]), _Box([1.0, 2.0])).equal
+    result = compare(_Box([1.0, 2.0]), _Box([1.0, 2.5]))
+    assert not result.equal
+    assert result.where == "state['weights'][1]"
+
+
+def test_an_object_that_holds_itself_does_not_recurse_forever() -> None:
+    expected, actual = _Box([]), _Box([])
+    expected.weights.append(expected)
+    actual.weights.append(actual)
+
+    assert not compare(expected, actual).equal

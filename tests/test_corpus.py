@@ -88,6 +88,8 @@ def test_corpus_notebook(case: Case, tmp_path: Path) -> None:
     context = _context(convert, case, command)
     if case.convert_exit is not None:
         assert convert.exit_code == case.convert_exit, context
+    # `tags` runs convert's analysis: it fails exactly when convert does.
+    assert tags.exit_code == convert.exit_code, _context(tags, case, "tags")
     for text in case.expect:
         assert text in output, context
     for text in case.refuse:

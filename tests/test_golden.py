@@ -53,7 +53,7 @@ def generate_case(case: str, tmp_path: Path) -> dict[str, str]:
 #: against their source here rather than stored once more per case.
 SHIPPED = {
     f"tests/_replay/{name}": name
-    for name in ("compare.py", "arrays.py", "casefile.py", "tables.py")
+    for name in ("compare.py", "arrays.py", "casefile.py", "objects.py", "tables.py")
 }
 TOOL = Path(nb2prod.__file__).parent / "standalone"
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from nb2prod.analysis.magics import IPythonLine, mask
+from nb2prod.analysis.magics import HARMLESS_CELL_MAGICS, MAGICS, Fate, mask, rule_for
 
 
 def test_plain_code_is_unchanged() -> None:
@@ -42,27 +43,57 @@ def test_plain_code_does_not_import_ipython() -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "line", "masked_source"),
+    ("source", "line", "magic", "fate", "masked_source"),
     [
-        ("%matplotlib inline\nx = 1", 1, "pass\nx = 1"),
-        ("x = 1\n!pip install x\n", 2, "x = 1\npass\n"),
-        ("files = !ls\nprint(files)", 1, "pass\nprint(files)"),
-        ("x = 1\nobj?\n", 2, "x = 1\npass\n"),
+        ("%matplotlib inline\nx = 1", 1, "%matplotlib", Fate.DROP, "\nx = 1"),
+        ("x = 1\n!pip install x\n", 2, "!", Fate.REFUSE, "x = 1\n\n"),
+        ("files = !ls\nprint(files)", 1, "", Fate.REFUSE, "\nprint(files)"),
+        ("x = 1\nobj?\n", 2, "%pinfo", Fate.DROP, "x = 1\n\n"),
+        ("%run helpers.py\nx = 1", 1, "%run", Fate.REFUSE, "\nx = 1"),
+        ("%time model = fit(X)\n", 1, "%time", Fate.UNWRAP, "model = fit(X)\n"),
         (
             "for i in range(3):\n    %time f()\ny = 2",
             2,
-            "for i in range(3):\n    pass\ny = 2",
+            "%time",
+            Fate.UNWRAP,
+            "for i in range(3):\n    f()\ny = 2",
         ),
+        (
+            "if DEBUG:\n    %load_ext autoreload\ny = 2",
+            2,
+            "%load_ext",
+            Fate.DROP,
+            "if DEBUG:\n    pass\ny = 2",
+        ),
+        ("%timeit -n 3 f()\n", 1, "%timeit", Fate.DROP, "\n"),
+        ("%made_up_magic 1\n", 1, "%made_up_magic", Fate.REFUSE, "\n"),
     ],
-    ids=["line-magic", "shell-escape", "shell-assignment", "help", "indented-magic"],
+    ids=[
+        "display-magic",
+        "shell-escape",
+        "shell-assignment",
+        "help",
+        "run",
+        "time-keeps-statement",
+        "indented-time",
+        "indented-drop",
+        "timeit",
+        "unknown",
+    ],
 )
-def test_ipython_line_is_reported_and_masked(
-    source: str, line: int, masked_source: str
+def test_ipython_line_is_classified_and_masked(
+    source: str, line: int, magic: str, fate: Fate, masked_source: str
 ) -> None:
     masked = mask(source)
 
     text = source.split("\n")[line - 1]
-    assert masked.ipython_lines == (IPythonLine(line, text),)
+    (item,) = masked.ipython_lines
+    assert (item.line, item.text, item.magic, item.rule.fate) == (
+        line,
+        text,
+        magic,
+        fate,
+    )
     assert masked.source == masked_source
     assert masked.source.count("\n") == source.count("\n")
     assert masked.cell_magic is None
@@ -74,7 +105,21 @@ def test_every_ipython_line_is_reported() -> None:
     masked = mask(source)
 
     assert [item.line for item in masked.ipython_lines] == [1, 3]
-    assert masked.source == "pass\nx = 1\npass\ny = 2\n"
+    assert masked.source == "\nx = 1\n\ny = 2\n"
+
+
+def test_unlisted_magics_are_refused() -> None:
+    assert rule_for("%something_new").fate is Fate.REFUSE
+    assert rule_for("%%sql").fate is Fate.REFUSE
+    assert rule_for("%pylab").fate is Fate.REFUSE
+    assert {"time", "timeit", "capture", "prun", "memit"} == HARMLESS_CELL_MAGICS
+
+
+def test_the_readme_lists_the_policy_table() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    for key, rule in MAGICS.items():
+        row = f"| `{key}` | {rule.fate.value} | {rule.why} |"
+        assert row in readme, f"README lacks the row: {row}"
 
 
 def test_harmless_cell_magic_is_dropped_keeping_line_numbers() -> None:

@@ -180,3 +180,65 @@ def test_comment_not_on_first_line_is_not_a_directive(tmp_path: Path) -> None:
     assert cell.role is None
     assert not cell.from_comment
     assert cell.source == "x = 1\n# nb2prod: feature\ny = 2"
+
+
+# --- directives below cell magics and comments (issue 12, item 4) -----------------
+
+
+def test_directive_after_a_cell_magic_gives_the_role(tmp_path: Path) -> None:
+    source = "%%time\n# nb2prod: feature\ndef f(x):\n    return x"
+    selection = _select(tmp_path, code(source))
+
+    (cell,) = selection.cells
+    assert cell.role is Role.FEATURE
+    assert cell.from_comment
+    assert cell.directive_lines == (2,)
+    assert cell.source == "%%time\n\ndef f(x):\n    return x"
+    assert selection.diagnostics == ()
+
+
+def test_directive_below_a_comment_header_and_blank_lines(tmp_path: Path) -> None:
+    source = textwrap.dedent("""\
+        %%capture
+        %%time
+
+        # --- Feature engineering ---
+        # nb2prod: export
+        import numpy as np
+        # nb2prod: skip
+        """)
+    selection = _select(tmp_path, code(source))
+
+    (cell,) = selection.cells
+    assert cell.role is Role.EXPORT
+    assert cell.directive_lines == (5,)
+    assert "# nb2prod: skip" in cell.source  # below code: a comment, not a directive
+
+
+def test_unknown_directive_below_a_magic_points_at_its_line(tmp_path: Path) -> None:
+    selection = _select(tmp_path, code("%%time\n# nb2prod: featur\ny = 2"))
+
+    (problem,) = selection.diagnostics
+    assert problem.message == "unknown tag 'nb2prod:featur'"
+    assert problem.location.line == 2
+    assert problem.location.source_line == "# nb2prod: featur"
+
+
+def test_comment_and_metadata_forms_hash_the_same_below_a_magic(
+    tmp_path: Path,
+) -> None:
+    body = "def f(x):\n    return x"
+    by_tag = _select(
+        tmp_path / "a", code(f"%%time\n{body}", "nb2prod:feature", cell_id="f")
+    )
+    by_comment = _select(
+        tmp_path / "b",
+        code(f"%%time\n# nb2prod: feature\n{body}", cell_id="f"),
+    )
+    top = _select(tmp_path / "c", code(f"# nb2prod: feature\n{body}", cell_id="f"))
+    plain = _select(tmp_path / "d", code(body, "nb2prod:feature", cell_id="f"))
+
+    assert by_comment.cells[0].role is Role.FEATURE
+    assert by_tag.content_hash == by_comment.content_hash
+    assert top.content_hash == plain.content_hash
+    assert by_tag.content_hash != plain.content_hash

@@ -22,7 +22,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from nb2prod.analysis.magics import HARMLESS_CELL_MAGICS, mask
+from nb2prod.analysis.magics import Fate, IPythonLine, MaskedCell, mask, rule_for
 from nb2prod.analysis.model import CellAnalysis, ImportBinding, Kind, NameUse, Statement
 from nb2prod.analysis.statements import (
     ImportedModules,
@@ -56,47 +56,39 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     """Analyse one code cell: deeply if it ships code or is a test, else cheaply."""
     deep = cell.role is not None and (cell.role.ships_code or cell.role is Role.TEST)
     masked = mask(cell.source)
-    problems: list[Diagnostic] = []
     here = _Here(notebook, cell)
+    problems: list[Diagnostic] = []
+    notes: list[Diagnostic] = []
     if deep:
-        problems += _ipython_problems(
-            cell, masked.cell_magic, masked.ipython_lines, here
-        )
-    if problems:
-        return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
+        problems, notes = _ipython_problems(masked, here)
     if not deep:
-        statements = shallow(masked.source)
+        cheap = shallow(masked.source)
         return CellAnalysis(
-            cell, statements or (), (), masked.cell_magic, parsed=statements is not None
+            cell, cheap or (), (), masked.cell_magic, parsed=cheap is not None
         )
     refused = refuse_before_libcst(masked.source, here)
+    statements: tuple[Statement, ...] = ()
+    found: list[Diagnostic] = []
+    if refused is None:
+        try:
+            module = cst.parse_module(masked.source)
+            statements, found = _deep(module, here)
+        except cst.ParserSyntaxError as exc:
+            refused = _syntax_error(exc, here)
+        except RecursionError:
+            refused = error(TOO_DEEP, here())
     if refused is not None:
-        return CellAnalysis(cell, (), (refused,), masked.cell_magic, parsed=False)
-    try:
-        module = cst.parse_module(masked.source)
-        statements, found = _deep(module, here)
-    except cst.ParserSyntaxError as exc:
-        problems.append(_syntax_error(exc, here))
-        return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
-    except RecursionError:
-        problems.append(error(TOO_DEEP, here()))
-        return CellAnalysis(cell, (), tuple(problems), masked.cell_magic, parsed=False)
-    if masked.cell_magic is not None:
-        found.insert(0, _dropped_magic(masked.cell_magic, here))
+        diagnostics = (*problems, refused, *notes)
+        return CellAnalysis(cell, (), diagnostics, masked.cell_magic, parsed=False)
+    # A cell with IPython that cannot ship is still analysed, so that what it
+    # defines does not turn into "not defined" errors elsewhere.
     return CellAnalysis(
         cell,
         statements,
-        tuple(found),
+        (*problems, *notes, *found),
         masked.cell_magic,
-        parsed=True,
+        parsed=not problems,
         source=masked.source,
-    )
-
-
-def _dropped_magic(name: str, here: _Here) -> Diagnostic:
-    return warning(
-        f"cell magic %%{name} only measures or silences the cell; it is dropped",
-        here(1, 1, len(name) + 2),
     )
 
 
@@ -129,30 +121,53 @@ class _Here:
 
 
 def _ipython_problems(
-    cell: RoledCell, cell_magic: str | None, lines: tuple[object, ...], here: _Here
-) -> list[Diagnostic]:
-    from nb2prod.analysis.magics import IPythonLine
-
+    masked: MaskedCell, here: _Here
+) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """Errors for IPython syntax that cannot ship; warnings for what is dropped."""
     problems: list[Diagnostic] = []
-    if cell_magic is not None and cell_magic not in HARMLESS_CELL_MAGICS:
-        problems.append(
-            error(
-                f"cell magic %%{cell_magic} makes this cell something other than Python",
-                here(1, 1, len(cell_magic) + 2),
-                "move it to an untagged cell",
+    notes: list[Diagnostic] = []
+    if masked.cell_magic is not None:
+        key = f"%%{masked.cell_magic}"
+        rule = rule_for(key)
+        where = here(1, 1, len(key))
+        if rule.fate is Fate.REFUSE:
+            problems.append(
+                error(
+                    f"cell magic {key} {rule.why}", where, "move it to an untagged cell"
+                )
             )
-        )
-    for item in lines:
-        assert isinstance(item, IPythonLine)
+        else:
+            notes.append(warning(f"cell magic {key} {rule.why}; it is dropped", where))
+    for item in masked.ipython_lines:
         column = len(item.text) - len(item.text.lstrip()) + 1
-        problems.append(
-            error(
-                "IPython syntax cannot ship in a package",
-                here(item.line, column, len(item.text.strip())),
-                "move it to an untagged cell, or write plain Python",
+        where = here(item.line, column, len(item.text.strip()))
+        if item.rule.fate is Fate.REFUSE:
+            problems.append(_refused(item, where))
+        elif item.rule.fate is Fate.UNWRAP:
+            message = (
+                f"line magic {item.magic} {item.rule.why}; "
+                "the magic is dropped, the statement ships"
             )
-        )
-    return problems
+            notes.append(warning(message, where))
+        else:
+            message = f"line magic {item.magic} {item.rule.why}; it is dropped"
+            notes.append(warning(message, where))
+    return problems, notes
+
+
+def _refused(item: IPythonLine, where: Location) -> Diagnostic:
+    hint = "move it to an untagged cell, or write plain Python"
+    if not item.magic:
+        return error(f"IPython syntax cannot ship: it {item.rule.why}", where, hint)
+    if item.magic == "!":
+        if item.text.lstrip()[1:].lstrip().startswith("pip"):
+            hint = "move it to an untagged cell; the package declares its dependencies"
+        return error(f"shell command cannot ship: it {item.rule.why}", where, hint)
+    return error(
+        f"line magic {item.magic} cannot ship: it {item.rule.why}",
+        where,
+        "move it to an untagged cell",
+    )
 
 
 def _deep(

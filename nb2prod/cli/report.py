@@ -9,12 +9,12 @@ from rich.table import Table
 
 from nb2prod.analysis.cells import CellAnalysis, Kind
 from nb2prod.cli.terminal import safe
-from nb2prod.errors import Diagnostic
+from nb2prod.errors import Diagnostic, Severity
 from nb2prod.notebook.tags import Selection
 from nb2prod.notebook.vocabulary import Role, Vocabulary
 from nb2prod.output.lock import Lock
 from nb2prod.output.writing import Fate, WriteReport
-from nb2prod.pipeline import StaleFile
+from nb2prod.pipeline import Inspection, StaleFile
 from nb2prod.plan import model as plan_model
 from nb2prod.run.execute import Recording
 from nb2prod.run.replay import VerifyReport
@@ -156,13 +156,13 @@ def tagged_cells(
     selection: Selection,
     cells: Sequence[CellAnalysis],
     vocabulary: Vocabulary,
-    plan: plan_model.PackagePlan | None,
+    found: Inspection,
 ) -> None:
-    """Each tagged cell: number, id, tags, first line, and what it ships."""
-    artifacts = {name for name, _ in plan.artifacts} if plan else set()
+    """Each tagged cell: number, id, tags, first line, what it ships, its problems."""
     table = Table(title=f"{selection.notebook.path.name}: tagged cells")
-    for column in ("cell", "id", "tag", "first line", "ships"):
+    for column in ("cell", "id", "tag", "first line", "ships", "problems"):
         table.add_column(column, overflow="fold")
+    artifacts = None if found.failed else set(found.artifacts)
     for cell in cells:
         role = cell.cell.role
         if role is None:
@@ -173,24 +173,50 @@ def tagged_cells(
         first = next(
             (line for line in cell.cell.source.split("\n") if line.strip()), ""
         )
+        number = cell.cell.cell.number
         table.add_row(
-            str(cell.cell.cell.number),
+            str(number),
             cell.cell.cell.id or "",
             tag,
             safe(first.strip()[:60]),
-            safe(_ships(cell, vocabulary, artifacts, plan)),
+            safe(_ships(cell, vocabulary, artifacts, found.plan)),
+            _counts(d for d in found.diagnostics if d.location.cell == number),
         )
     console.print(table)
+
+
+def problems(console: Console, diagnostics: Sequence[Diagnostic]) -> None:
+    """Every problem and warning, located, then how many errors."""
+    for diagnostic in diagnostics:
+        style = "red" if diagnostic.severity is Severity.ERROR else "yellow"
+        console.print(safe(str(diagnostic)), style=style, highlight=False)
+    counted = _counts(diagnostics)
+    if counted:
+        console.print(counted)
+
+
+def _counts(diagnostics: Iterable[Diagnostic]) -> str:
+    """'2 errors, 1 warning', or '' for none."""
+    severities = [d.severity for d in diagnostics]
+    parts = []
+    for severity in (Severity.ERROR, Severity.WARNING):
+        count = severities.count(severity)
+        if count:
+            noun = severity.value + ("s" if count != 1 else "")
+            parts.append(f"{count} {noun}")
+    return ", ".join(parts)
 
 
 def _ships(
     cell: CellAnalysis,
     vocabulary: Vocabulary,
-    artifacts: set[str],
+    artifacts: set[str] | None,
     plan: plan_model.PackagePlan | None,
 ) -> str:
     role = cell.cell.role
     assert role is not None
+    if not cell.parsed and (role.ships_code or role is Role.TEST):
+        return "nothing until its errors are fixed"
     if role.ships_code and plan is not None:
         return _statement_fates(cell.cell.cell.number, plan)
     if role.ships_code:
@@ -202,6 +228,8 @@ def _ships(
         ]
         return ", ".join(names) or "nothing (no definitions)"
     if role is Role.ARTIFACT:
+        if artifacts is None:
+            return "unknown until the errors are fixed"
         names = [n for s in cell.statements for n in s.binds if n in artifacts]
         return (
             ("artifacts: " + ", ".join(names)) if names else "nothing shipped code uses"

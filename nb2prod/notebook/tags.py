@@ -22,10 +22,12 @@ class RoledCell:
     cell: Cell
     #: Its role, or None for an untagged cell.
     role: Role | None
-    #: The source with a ``# nb2prod:`` directive line blanked (line numbers kept).
+    #: The source with its ``# nb2prod:`` directive lines blanked (line numbers kept).
     source: str
-    #: True when the role came from a ``# nb2prod:`` first line.
+    #: True when the role came from a ``# nb2prod:`` line at the top of the cell.
     from_comment: bool
+    #: The 1-based lines that held ``# nb2prod:`` directives.
+    directive_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def content_hash(notebook: Notebook, cells: list[RoledCell]) -> str:
         if cell.number in roles:
             roled = roles[cell.number]
             # A directive's blanked line would make the comment form hash differently.
-            source = roled.source[1:] if roled.from_comment else roled.source
+            source = _without_lines(roled.source, roled.directive_lines)
             role = roled.role.value if roled.role else None
             record = ["code", cell.id, role, source]
         elif cell.kind == "markdown":
@@ -88,7 +90,7 @@ def content_hash(notebook: Notebook, cells: list[RoledCell]) -> str:
 def _role_of(
     notebook: Notebook, cell: Cell, vocabulary: Vocabulary
 ) -> tuple[RoledCell, list[Diagnostic]]:
-    source, directive = _split_directive(cell.source)
+    source, directive, lines = _split_directive(cell.source)
     names = [*cell.tags, *(f"{vocabulary.prefix}{n}" for n in directive)]
     if "parameters" in directive:
         names.remove(f"{vocabulary.prefix}parameters")
@@ -100,7 +102,8 @@ def _role_of(
         if tag is not None:
             roles.append(tag.role)
         elif vocabulary.is_ours(name):
-            problems.append(_unknown(notebook, cell, name, vocabulary, bool(directive)))
+            where = () if name in cell.tags else lines
+            problems.append(_unknown(notebook, cell, name, vocabulary, where))
     unique = list(dict.fromkeys(roles))
     if len(unique) > 1:
         listed = ", ".join(vocabulary.by_role(r).name for r in unique)
@@ -112,22 +115,51 @@ def _role_of(
             )
         )
     role = unique[0] if len(unique) == 1 else None
-    roled = RoledCell(cell=cell, role=role, source=source, from_comment=bool(directive))
+    roled = RoledCell(cell, role, source, bool(lines), lines)
     return roled, problems
 
 
-def _split_directive(source: str) -> tuple[str, list[str]]:
-    """Blank a first-line ``# nb2prod: a, b`` directive and return its names."""
-    first, newline, rest = source.partition("\n")
-    match = _DIRECTIVE.match(first.strip())
-    if match is None:
-        return source, []
-    names = [n.strip() for n in match.group("names").split(",") if n.strip()]
-    return newline + rest, names
+def _split_directive(source: str) -> tuple[str, list[str], tuple[int, ...]]:
+    """Blank the ``# nb2prod: a, b`` directives at the top of a cell; return the names.
+
+    A directive counts in the cell's top block: after any ``%%`` cell magics (which
+    must come first) and among blank and comment lines, before the first code line.
+    """
+    lines = source.split("\n")
+    names: list[str] = []
+    found: list[int] = []
+    magics = True
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if magics and stripped.startswith("%%"):
+            continue
+        magics = False
+        match = _DIRECTIVE.match(stripped)
+        if match is not None:
+            names += [n.strip() for n in match.group("names").split(",") if n.strip()]
+            found.append(index + 1)
+            lines[index] = ""
+        elif stripped and not stripped.startswith("#"):
+            break
+    if not found:
+        return source, [], ()
+    return "\n".join(lines), names, tuple(found)
+
+
+def _without_lines(source: str, numbers: tuple[int, ...]) -> str:
+    """``source`` without the 1-based lines ``numbers``."""
+    if not numbers:
+        return source
+    lines = source.split("\n")
+    return "\n".join(line for n, line in enumerate(lines, 1) if n not in numbers)
 
 
 def _unknown(
-    notebook: Notebook, cell: Cell, name: str, vocabulary: Vocabulary, comment: bool
+    notebook: Notebook,
+    cell: Cell,
+    name: str,
+    vocabulary: Vocabulary,
+    lines: tuple[int, ...],
 ) -> Diagnostic:
     suggestion = vocabulary.suggest(name)
     hint = (
@@ -136,9 +168,12 @@ def _unknown(
         else "run `nb2prod tags` to list the tags"
     )
     location = Location(notebook.path, cell.number, cell.id)
-    if comment:
-        first = cell.source.partition("\n")[0]
-        location = Location(
-            notebook.path, cell.number, cell.id, 1, 1, first, len(first)
-        )
+    source_lines = cell.source.split("\n")
+    for number in lines:
+        text = source_lines[number - 1]
+        if name.removeprefix(vocabulary.prefix) in text or name in text:
+            location = Location(
+                notebook.path, cell.number, cell.id, number, 1, text, len(text)
+            )
+            break
     return error(f"unknown tag '{name}'", location, hint)

@@ -41,3 +41,6 @@ class RenderInput:
     artifacts: Mapping[str, SavedArtifact]
     #: Each learned value's literal, or None when it is read from the artifacts.
     learned: Mapping[str, str | None]
+    #: The options that made the package (``--out .``, ``--name NAME``), for the
+    #: regenerate commands, which run from the folder that holds the package.
+    regenerate: tuple[str, ...] = ()

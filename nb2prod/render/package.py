@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import pprint
+import shlex
 import sys
 from collections.abc import Iterable, Mapping
 
@@ -52,6 +53,8 @@ def render(data: RenderInput) -> dict[str, str]:
         "distribution": distribution_name(plan.package),
         "notebook": plan.notebook.path.name,
         "notebook_ref": data.notebook_ref,
+        # `nb2prod convert {{ convert_args }}` regenerates the package (shell-quoted).
+        "convert_args": shlex.join([data.notebook_ref, *data.regenerate]),
         "nb2prod_version": __version__,
     }
     files: dict[str, str] = {}

@@ -12,7 +12,7 @@ import jinja2
 
 from nb2prod.plan.serving import ServingPlan
 from nb2prod.render.model import RenderInput
-from nb2prod.standalone import arrays, casefile, compare, tables
+from nb2prod.standalone import arrays, casefile, compare, objects, tables
 
 #: Requirements serving adds to the package (FastAPI, its server, its models).
 SERVING_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "pydantic>=2.6")
@@ -27,7 +27,7 @@ _INT_DTYPE = re.compile(r"(u?)int(8|16|32|64)")
 #: and case files, so that its golden tests need no nb2prod.
 SHIPPED_FOLDER = "tests/_replay"
 #: The standalone modules copied there (they import only each other, relatively).
-_SHIPPED = (compare, arrays, casefile, tables)
+_SHIPPED = (compare, arrays, casefile, objects, tables)
 #: The `spark` extra of a package whose predict takes a DataFrame (spark.py);
 #: [sql] brings pyarrow, which mapInPandas needs.
 SPARK_REQUIREMENT = "pyspark[sql]>=4.3.0"

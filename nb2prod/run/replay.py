@@ -86,7 +86,10 @@ def replay(src: Path, package: str, cases: Path, tolerance: Tolerance) -> Verify
     """Replay the cases under ``cases`` against ``package`` found in ``src``."""
     with tempfile.TemporaryDirectory(prefix="nb2prod-replay-") as work:
         output = Path(work) / "report.json"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src.resolve())])}
+        # The package first; then this very nb2prod, whose comparators the child runs
+        # (a source checkout need not be the nb2prod installed in the environment).
+        path = [str(src.resolve()), str(Path(__file__).resolve().parents[2])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
         command = [
             sys.executable, "-m", __name__, package, str(cases.resolve()), str(output),
             "--rtol", repr(tolerance.rtol), "--atol", repr(tolerance.atol),

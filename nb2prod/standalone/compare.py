@@ -119,7 +119,16 @@ def _comparator_for(kind: str | type[object], value: object) -> _Comparator:
         return _compare_sequences
     if isinstance(value, AbstractSet):
         return _compare_sets
-    return _compare_with_eq
+    if callable(getattr(value, "get_params", None)) or not _has_eq(value):
+        from . import objects  # estimators, and objects without their own ==
+
+        return objects.comparator_for(value)
+    return compare_with_eq
+
+
+def _has_eq(value: object) -> bool:
+    """False for instances whose == is object's identity (classes excluded)."""
+    return isinstance(value, type) or type(value).__eq__ is not object.__eq__
 
 
 def _is_exact(value: object) -> bool:
@@ -169,7 +178,7 @@ def _compare_exact(
     return Comparison(False, detail=difference_text(expected, actual))
 
 
-def _compare_with_eq(
+def compare_with_eq(
     expected: object, actual: object, tolerance: Tolerance
 ) -> Comparison:
     note = f"compared with == (no dedicated comparator for {type(expected).__name__})"
@@ -219,7 +228,7 @@ def _compare_mappings(
     tolerance: Tolerance,
 ) -> Comparison:
     if expected.keys() != actual.keys():
-        return Comparison(False, detail=_membership_text("keys", expected, actual))
+        return Comparison(False, detail=membership_text("keys", expected, actual))
     return combine(
         (f"[{show(key)}]", compare(value, actual[key], tolerance))
         for key, value in expected.items()
@@ -231,10 +240,10 @@ def _compare_sets(
 ) -> Comparison:
     if expected == actual:
         return EQUAL
-    return Comparison(False, detail=_membership_text("elements", expected, actual))
+    return Comparison(False, detail=membership_text("elements", expected, actual))
 
 
-def _membership_text(
+def membership_text(
     noun: str, expected: Collection[object], actual: Collection[object]
 ) -> str:
     missing = [item for item in expected if item not in actual]
