@@ -113,6 +113,8 @@ def test_every_file_that_can_hold_a_comment_names_where_it_came_from(
         relative = path.relative_to(package).as_posix()
         if not path.is_file() or relative.startswith(("build/", "tests/cases/")):
             continue
+        if "__pycache__" in path.parts:
+            continue  # Python's own byte code, from importing the package
         if relative.startswith("tests/fixtures/") or path.name in without:
             continue
         if path.suffix in (".joblib", ".npy", ".npz", ".skops"):
