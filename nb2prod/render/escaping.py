@@ -85,6 +85,11 @@ def docstring(value: object) -> str:
     return _visible(text)
 
 
+def docstring_literal(value: object) -> str:
+    """A whole ``\"\"\"...\"\"\"`` docstring literal holding ``str(value)``."""
+    return f'"""{docstring(value)}"""'
+
+
 def md(value: object) -> str:
     """Markdown text: no HTML (``<``, ``>``, ``&`` as entities), ``|`` kept in its
     table cell, and line breaks and controls escaped so that it stays on its line."""
@@ -116,6 +121,7 @@ FILTERS: dict[str, Callable[[object], str]] = {
     "shquote": shquote,
     "comment": comment,
     "docstring": docstring,
+    "docstring_literal": docstring_literal,
     "md": md,
     "code": code,
 }
