@@ -21,13 +21,14 @@ import pickle
 import secrets
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
 from nb2prod import __version__
 from nb2prod.analysis.cells import CellAnalysis, analyse
+from nb2prod.analysis.parallel import analyse_all
 from nb2prod.errors import Diagnostic, Location
 from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.tags import RoledCell
@@ -54,14 +55,41 @@ def _versions() -> str:
 
 def analysed(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     """``analyse(notebook, cell)``, from the cache when the cell was seen before."""
-    role = cell.role.value if cell.role else ""
-    key = _key("analysis", role, cell.source)
+    key = _analysis_key(cell)
     stored = _load(key)
     if isinstance(stored, CellAnalysis):
         return _relocated(stored, notebook, cell)
     fresh = analyse(notebook, cell)
     _store(key, _without_nodes(fresh))
     return fresh
+
+
+def analysed_all(notebook: Notebook, cells: Sequence[RoledCell]) -> list[CellAnalysis]:
+    """``analysed`` of each cell; the cells not in the cache are analysed on two cores.
+
+    What a cold run computes is what a warm run reads back (no libcst nodes for the
+    cells analysed in the helper process), so both generate the same package.
+    """
+    keys = [_analysis_key(cell) for cell in cells]
+    results: list[CellAnalysis | None] = []
+    missing: list[int] = []
+    for index, (cell, key) in enumerate(zip(cells, keys, strict=True)):
+        stored = _load(key)
+        if isinstance(stored, CellAnalysis):
+            results.append(_relocated(stored, notebook, cell))
+        else:
+            results.append(None)
+            missing.append(index)
+    fresh = analyse_all(notebook, [cells[i] for i in missing], _without_nodes)
+    for index, analysis in zip(missing, fresh, strict=True):
+        _store(keys[index], _without_nodes(analysis))
+        results[index] = analysis
+    return [r for r in results if r is not None]  # every one is set by now
+
+
+def _analysis_key(cell: RoledCell) -> str:
+    role = cell.role.value if cell.role else ""
+    return _key("analysis", role, cell.source)
 
 
 def formatted(text: str, format_text: Callable[[str], str]) -> str:
@@ -176,4 +204,4 @@ def _moved(diagnostic: Diagnostic, notebook: Notebook, cell: RoledCell) -> Diagn
     return dataclasses.replace(diagnostic, location=location)
 
 
-__all__ = ["analysed", "folder", "formatted"]
+__all__ = ["analysed", "analysed_all", "folder", "formatted"]
