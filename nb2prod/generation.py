@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod import __version__
-from nb2prod.analysis.cache import analysed_all
+from nb2prod.analysis.cache import analysed_all, trim
 from nb2prod.analysis.cells import CellAnalysis, Kind, hydrate
 from nb2prod.errors import (
     ConversionError,
@@ -237,6 +237,7 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
     known = dict(previous.files) if previous else {}
     if previous and facts.saved is not None:  # the new run's files replace the last's
         known.update(previous.recorded)
+    trim(job.cache_bytes)  # after the last store (black's), when anything was stored
     return Generated(prepared, plan, files, lock, warnings, known)
 
 
