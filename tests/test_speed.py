@@ -11,6 +11,7 @@ golden cases, the sample notebooks and a generated notebook with many cells.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from nb2prod.analysis import cells, parallel
 from nb2prod.analysis.cache import _without_nodes
-from nb2prod.notebook.read import read_notebook
+from nb2prod.analysis.model import CellAnalysis
+from nb2prod.notebook.read import Notebook, read_notebook
 from nb2prod.notebook.tags import RoledCell, select
 from nb2prod.notebook.vocabulary import load_vocabulary
 from nb2prod.pipeline import generate
@@ -144,3 +146,32 @@ def test_scopes_without_the_wrapper_match_the_wrapper(
     slow = _without_nodes(cells.analyse(read, cell))
     assert fast.statements, "the cell was analysed"
     assert fast == slow
+
+
+def _large(tmp_path: Path) -> tuple[Notebook, list[RoledCell]]:
+    path = tmp_path / "many.ipynb"
+    path.write_text(json.dumps(large_notebook(parallel.MIN_DEEP_CELLS + 2)))
+    notebook = read_notebook(path)
+    return notebook, list(select(notebook, load_vocabulary()).cells)
+
+
+def _die(analysis: CellAnalysis) -> CellAnalysis:
+    os._exit(3)  # the helper process dies mid-way, as if killed
+
+
+def test_half_the_deep_cells_are_analysed_in_a_helper(tmp_path: Path) -> None:
+    notebook, roled = _large(tmp_path)
+    both = parallel.analyse_all(notebook, roled, _without_nodes)
+    here = [cells.analyse(notebook, cell) for cell in roled]
+    helped = [a for a in both if cells.is_deep(a.cell) and a.statements[0].node is None]
+    deep = [cell for cell in roled if cells.is_deep(cell)]
+    assert len(helped) == len(deep) // 2  # really analysed in the forked helper
+    assert [_without_nodes(a) for a in both] == [_without_nodes(a) for a in here]
+
+
+def test_a_helper_that_dies_only_costs_time(tmp_path: Path) -> None:
+    notebook, roled = _large(tmp_path)
+    survived = parallel.analyse_all(notebook, roled, _die)
+    assert all(a.statements[0].node for a in survived if cells.is_deep(a.cell))
+    here = [cells.analyse(notebook, cell) for cell in roled]
+    assert [_without_nodes(a) for a in survived] == [_without_nodes(a) for a in here]

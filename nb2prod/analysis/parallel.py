@@ -7,14 +7,18 @@ imported modules and the notebook, nothing is re-imported or sent to it) and
 sends back analyses without their libcst nodes, exactly what a cache hit gives;
 :func:`nb2prod.analysis.cells.hydrate` re-parses the few cells whose nodes are
 needed. Anything that goes wrong in the helper only costs speed: its cells are
-then analysed here.
+then analysed here. A process with other threads (the Jupyter save hook) is not
+forked: a lock another thread holds would stay held in the child forever.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 from nb2prod.analysis.cells import CellAnalysis, analyse, is_deep
 from nb2prod.notebook.read import Notebook
@@ -40,26 +44,34 @@ def analyse_all(
     deep = [index for index, cell in enumerate(cells) if is_deep(cell)]
     if len(deep) < MIN_DEEP_CELLS or _cores() < 2 or not _can_fork():
         return [analyse(notebook, cell) for cell in cells]
+    if threading.active_count() > 1:  # forking a threaded process (Jupyter) can hang
+        return [analyse(notebook, cell) for cell in cells]
     theirs = deep[: len(deep) // 2]
     results: list[CellAnalysis | None] = [None] * len(cells)
     global _WORK
     _WORK = (notebook, [cells[i] for i in theirs], storable)
+    context = multiprocessing.get_context("fork")
     try:
-        with multiprocessing.get_context("fork").Pool(1) as pool:
-            pending = pool.apply_async(_helper)
+        with ProcessPoolExecutor(1, context, initializer=_quiet) as pool:
+            pending = pool.submit(_helper)  # forks now, with _WORK set
             taken = set(theirs)
             for index, cell in enumerate(cells):
                 if index not in taken:
                     results[index] = analyse(notebook, cell)
             try:
-                helped = pending.get()
-            except Exception:  # the helper failed: its share is done here
+                helped = pending.result()
+            except Exception:  # the helper failed or died: its share is done here
                 helped = [analyse(notebook, cells[i]) for i in theirs]
     finally:
         _WORK = None
     for index, analysis in zip(theirs, helped, strict=True):
         results[index] = analysis
     return [r for r in results if r is not None]  # every one is set by now
+
+
+def _quiet() -> None:
+    """In the helper: Ctrl-C is the parent's to handle (it stops the helper)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _helper() -> list[CellAnalysis]:
