@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod import __version__
-from nb2prod.analysis.cache import analysed
+from nb2prod.analysis.cache import analysed_all, trim
 from nb2prod.analysis.cells import CellAnalysis, Kind, hydrate
 from nb2prod.errors import (
     ConversionError,
@@ -164,7 +164,7 @@ def prepare(job: Job, notebook: Notebook) -> Prepared:
     _require_shipping_cells(selection)
     package_name(job.notebook, job.requested_name)  # a valid name, or a clear error
     refuse_shadowing(job.package, job.notebook, job.requested_name is not None)
-    cells = _with_nodes_where_needed([analysed(notebook, c) for c in selection.cells])
+    cells = _with_nodes_where_needed(analysed_all(notebook, selection.cells))
     local = find_local_modules(notebook, cells)
     plan = make_plan(
         notebook, list(cells), job.package, vocabulary, selection.diagnostics, local
@@ -237,6 +237,7 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
     known = dict(previous.files) if previous else {}
     if previous and facts.saved is not None:  # the new run's files replace the last's
         known.update(previous.recorded)
+    trim(job.cache_bytes)  # after the last store (black's), when anything was stored
     return Generated(prepared, plan, files, lock, warnings, known)
 
 
@@ -321,7 +322,7 @@ def _rewritten(cell: CellAnalysis, artifacts: set[str]) -> bool:
 def analyse_cells(notebook: Notebook) -> tuple[Selection, list[CellAnalysis]]:
     """Select and analyse the notebook's cells, for ``nb2prod tags``."""
     selection = select(notebook, load_vocabulary())
-    return selection, [analysed(notebook, cell) for cell in selection.cells]
+    return selection, analysed_all(notebook, selection.cells)
 
 
 def require_tags(selection: Selection) -> None:

@@ -8,6 +8,7 @@ The project table lives in the repository's pyproject.toml::
     out = "packages"                 # where package folders go (default: beside each notebook)
     max-calls = 5                    # defaults for every notebook: kernel, rtol, atol,
                                      # max-calls, max-rows, max-size (MiB of a notebook file)
+    cache-size = 256                 # MiB of nb2prod's analysis cache (whole project only)
     [tool.nb2prod.notebooks."analysis/churn.ipynb"]
     name = "churn"                   # per notebook: name, out, and any default above
 
@@ -32,6 +33,9 @@ from nb2prod.plan.naming import sanitise
 from nb2prod.standalone.compare import Tolerance
 from nb2prod.standalone.recorder import MAX_CALLS, MAX_ROWS
 
+#: Size limit of the on-disk cache when the project sets none (see analysis/cache.py).
+DEFAULT_CACHE_BYTES = 256 * 2**20
+
 #: Comparison tolerance when neither the options nor the lock give one.
 DEFAULT_TOLERANCE = Tolerance()
 
@@ -44,6 +48,12 @@ _DEFAULTS: dict[str, type | tuple[type, ...]] = {
     "max-calls": int,
     "max-rows": int,
     "max-size": (int, float),
+}
+#: Keys valid only in the project table: they are not about one notebook.
+_TOP: dict[str, type | tuple[type, ...]] = {
+    **_DEFAULTS,
+    "notebooks": dict,
+    "cache-size": (int, float),
 }
 #: Keys valid only for one notebook.
 _PER_NOTEBOOK: dict[str, type | tuple[type, ...]] = {**_DEFAULTS, "name": str}
@@ -93,6 +103,8 @@ class Settings:
     max_rows: int | None = None
     #: Largest notebook file read, in MiB.
     max_size: float | None = None
+    #: Size limit of the analysis cache, in MiB.
+    cache_size: float | None = None
     #: The pyproject.toml these came from, if any.
     source: Path | None = None
 
@@ -127,6 +139,8 @@ class Job:
     tolerance: Tolerance | None = None
     #: How much the recorder keeps.
     limits: Limits = field(default_factory=Limits)
+    #: Size limit of nb2prod's on-disk cache, in bytes.
+    cache_bytes: int = DEFAULT_CACHE_BYTES
 
     def run_options(self, parameters: Mapping[str, str]) -> RunOptions:
         """How to run the notebook with these parameter literals."""
@@ -173,6 +187,7 @@ def job_for(
             settings.max_calls or Limits.max_calls,
             settings.max_rows or Limits.max_rows,
         ),
+        cache_bytes=_cache_bytes(settings),
     )
 
 
@@ -196,6 +211,12 @@ def _max_bytes(settings: Settings) -> int:
     return int(settings.max_size * 2**20)
 
 
+def _cache_bytes(settings: Settings) -> int:
+    if settings.cache_size is None:
+        return DEFAULT_CACHE_BYTES
+    return int(settings.cache_size * 2**20)
+
+
 def _tolerance(settings: Settings) -> Tolerance | None:
     if settings.rtol is None and settings.atol is None:
         return None
@@ -211,7 +232,7 @@ def settings_for(notebook: Path) -> Settings:
     if found is None:
         return Settings()
     path, table = found
-    defaults = _checked(path, "[tool.nb2prod]", table, {**_DEFAULTS, "notebooks": dict})
+    defaults = _checked(path, "[tool.nb2prod]", table, _TOP)
     notebooks = table.get("notebooks", {})
     own: dict[str, Any] = {}
     for key, value in notebooks.items():
@@ -232,6 +253,7 @@ def settings_for(notebook: Path) -> Settings:
         max_calls=merged.get("max-calls"),
         max_rows=merged.get("max-rows"),
         max_size=float(merged["max-size"]) if "max-size" in merged else None,
+        cache_size=float(merged["cache-size"]) if "cache-size" in merged else None,
         source=path,
     )
 
@@ -278,8 +300,8 @@ def _checked(
                 f"{path}: {where}: '{key}' must be a finite number, not {value!r}"
             )
         positive = isinstance(value, int | float) and value > 0
-        if key in ("max-calls", "max-rows", "max-size") and not positive:
-            minimum = "above 0" if key == "max-size" else "at least 1"
+        if key in ("max-calls", "max-rows", "max-size", "cache-size") and not positive:
+            minimum = "above 0" if key.endswith("-size") else "at least 1"
             raise ProjectConfigError(f"{path}: {where}: '{key}' must be {minimum}")
     return dict(table)
 

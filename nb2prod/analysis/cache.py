@@ -3,8 +3,13 @@
 Entries are keyed by the content and the versions of nb2prod, libcst and black,
 and stored where users expect caches: ``$NB2PROD_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/nb2prod``, else ``~/.cache/nb2prod``. ``NB2PROD_NO_CACHE=1``
-turns it off. A damaged or unreadable entry is recomputed, never trusted; a cache
-that cannot be written is skipped.
+turns it off. A damaged, foreign or unreadable entry is recomputed, never trusted;
+a cache that cannot be written is skipped.
+
+The cache is bounded: each hit marks its entry used (its modification time), and a
+command that stored new entries then removes the least recently used ones until
+the whole fits the limit (``cache-size`` in ``[tool.nb2prod]``, MiB, default
+:data:`nb2prod.settings.DEFAULT_CACHE_BYTES`, 256 MiB). A run that only reads (a warm one) lists nothing.
 
 Entries are pickles, so each one carries an HMAC made with a key only this user can
 read (``key``, mode 0600, in the cache folder): an entry planted by anyone else,
@@ -13,6 +18,7 @@ who can write the folder but not read the key, is a miss, never unpickled.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -21,13 +27,14 @@ import pickle
 import secrets
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
 from nb2prod import __version__
 from nb2prod.analysis.cells import CellAnalysis, analyse
+from nb2prod.analysis.parallel import analyse_all
 from nb2prod.errors import Diagnostic, Location
 from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.tags import RoledCell
@@ -54,14 +61,41 @@ def _versions() -> str:
 
 def analysed(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     """``analyse(notebook, cell)``, from the cache when the cell was seen before."""
-    role = cell.role.value if cell.role else ""
-    key = _key("analysis", role, cell.source)
+    key = _analysis_key(cell)
     stored = _load(key)
     if isinstance(stored, CellAnalysis):
         return _relocated(stored, notebook, cell)
     fresh = analyse(notebook, cell)
     _store(key, _without_nodes(fresh))
     return fresh
+
+
+def analysed_all(notebook: Notebook, cells: Sequence[RoledCell]) -> list[CellAnalysis]:
+    """``analysed`` of each cell; the cells not in the cache are analysed on two cores.
+
+    What a cold run computes is what a warm run reads back (no libcst nodes for the
+    cells analysed in the helper process), so both generate the same package.
+    """
+    keys = [_analysis_key(cell) for cell in cells]
+    results: list[CellAnalysis | None] = []
+    missing: list[int] = []
+    for index, (cell, key) in enumerate(zip(cells, keys, strict=True)):
+        stored = _load(key)
+        if isinstance(stored, CellAnalysis):
+            results.append(_relocated(stored, notebook, cell))
+        else:
+            results.append(None)
+            missing.append(index)
+    fresh = analyse_all(notebook, [cells[i] for i in missing], _without_nodes)
+    for index, analysis in zip(missing, fresh, strict=True):
+        _store(keys[index], _without_nodes(analysis))
+        results[index] = analysis
+    return [r for r in results if r is not None]  # every one is set by now
+
+
+def _analysis_key(cell: RoledCell) -> str:
+    role = cell.role.value if cell.role else ""
+    return _key("analysis", role, cell.source)
 
 
 def formatted(text: str, format_text: Callable[[str], str]) -> str:
@@ -95,9 +129,17 @@ def _load(key: str) -> object:
     if not hmac.compare_digest(mac, hmac.digest(secret, body, "sha256")):
         return None  # planted or damaged: never unpickled
     try:
-        return pickle.loads(body)
+        value = pickle.loads(body)
     except Exception:  # from another version: recompute
         return None
+    _touch(root / key[:2] / key)
+    return value
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry used now, for the least-recently-used eviction."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def _store(key: str, value: object) -> None:
@@ -114,6 +156,66 @@ def _store(key: str, value: object) -> None:
         Path(handle.name).replace(target)
     except OSError:
         pass  # a read-only or full cache only costs speed
+    else:
+        _written[root] = True
+
+
+#: Folders this process stored entries in since the last trim.
+_written: dict[Path, bool] = {}
+
+
+def trim(limit: int) -> int:
+    """Evict the least recently used entries until the cache holds at most ``limit`` bytes.
+
+    Runs only after this process stored something; returns the bytes removed.
+    Anything in the folder that is not an entry (the key, foreign files) is left
+    alone, and an entry that cannot be listed or removed is skipped.
+    """
+    root = folder()
+    if root is None or not _written.pop(root, False):
+        return 0
+    entries: list[tuple[float, int, Path]] = []
+    try:
+        shards = [p for p in root.iterdir() if _is_shard(p.name)]
+    except OSError:
+        return 0
+    for shard in shards:
+        try:
+            with os.scandir(shard) as listing:
+                for item in listing:
+                    if not _is_entry(shard.name, item.name):
+                        continue
+                    status = item.stat(follow_symlinks=False)
+                    if stat.S_ISREG(status.st_mode):
+                        entries.append((status.st_mtime, status.st_size, Path(item)))
+        except OSError:
+            continue
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    entries.sort(key=lambda entry: entry[0])  # least recently used first
+    for _, size, path in entries:
+        if total - removed <= limit:
+            break
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed += size
+    return removed
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_shard(name: str) -> bool:
+    return len(name) == 2 and set(name) <= _HEX
+
+
+def _is_entry(shard: str, name: str) -> bool:
+    """A stored entry (64 hex digits in its shard) or a temporary file left by a crash."""
+    if name.startswith("tmp"):
+        return True
+    return len(name) == 64 and name.startswith(shard) and set(name) <= _HEX
 
 
 _MAC_SIZE = 32
@@ -176,4 +278,4 @@ def _moved(diagnostic: Diagnostic, notebook: Notebook, cell: RoledCell) -> Diagn
     return dataclasses.replace(diagnostic, location=location)
 
 
-__all__ = ["analysed", "folder", "formatted"]
+__all__ = ["analysed", "analysed_all", "folder", "formatted", "trim"]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
+from typing import cast
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Access,
     CodeRange,
+    ExpressionContextProvider,
     GlobalScope,
     MetadataWrapper,
     PositionProvider,
@@ -46,6 +48,7 @@ __all__ = [
     "Statement",
     "analyse",
     "hydrate",
+    "is_deep",
 ]
 
 #: Names that only exist inside IPython; shipped code must not call them.
@@ -54,7 +57,7 @@ IPYTHON_ONLY = frozenset({"get_ipython", "display"})
 
 def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     """Analyse one code cell: deeply if it ships code or is a test, else cheaply."""
-    deep = cell.role is not None and (cell.role.ships_code or cell.role is Role.TEST)
+    deep = is_deep(cell)
     masked = mask(cell.source)
     here = _Here(notebook, cell)
     problems: list[Diagnostic] = []
@@ -72,7 +75,7 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     if refused is None:
         try:
             module = cst.parse_module(masked.source)
-            statements, found = _deep(module, here)
+            statements, found = _deep(module, masked.source, here)
         except cst.ParserSyntaxError as exc:
             refused = _syntax_error(exc, here)
         except RecursionError:
@@ -90,6 +93,11 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
         parsed=not problems,
         source=masked.source,
     )
+
+
+def is_deep(cell: RoledCell) -> bool:
+    """Whether the cell gets libcst's scope analysis: it ships code, or is a test."""
+    return cell.role is not None and (cell.role.ships_code or cell.role is Role.TEST)
 
 
 def _syntax_error(exc: cst.ParserSyntaxError, here: _Here) -> Diagnostic:
@@ -171,11 +179,11 @@ def _refused(item: IPythonLine, where: Location) -> Diagnostic:
 
 
 def _deep(
-    module: cst.Module, here: _Here
+    module: cst.Module, source: str, here: _Here
 ) -> tuple[tuple[Statement, ...], list[Diagnostic]]:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
-    scopes = wrapper.resolve(ScopeProvider)
+    scopes = scopes_of(wrapper)
     spans = [(_first_line(s, positions), positions[s].end.line) for s in module.body]
     binds: list[list[str]] = [[] for _ in module.body]
     uses: list[list[NameUse]] = [[] for _ in module.body]
@@ -189,7 +197,12 @@ def _deep(
         index = _statement_at(spans, positions[node].start.line)
         if index is not None and assignment.name not in binds[index]:
             binds[index].append(assignment.name)
-    captured = [pattern_names(statement) for statement in module.body]
+    # Each helper below walks a whole statement; the keyword each looks for must
+    # appear in the text, so a cell without it skips the walk (most cells do).
+    captured = [
+        pattern_names(statement) if _mentions(source, "case") else frozenset()
+        for statement in module.body
+    ]
     for scope in {s for s in scopes.values() if s is not None}:
         for name, access in _accesses(scope):
             if any(not isinstance(r.scope, GlobalScope) for r in access.referents):
@@ -223,6 +236,28 @@ def _deep(
     return tuple(statements), problems
 
 
+def scopes_of(wrapper: MetadataWrapper) -> Mapping[cst.CSTNode, Scope | None]:
+    """``wrapper.resolve(ScopeProvider)``, computed without the batched traversal.
+
+    Both providers it needs do all their work in ``visit_Module`` (each walks the
+    tree with its own visitor); the wrapper adds a second, empty walk of the whole
+    tree and looks up each provider's visitor methods with ``inspect`` on every
+    call, which together cost more than the analysis on a small cell. Here each
+    provider's ``visit_Module`` runs once, fed what the wrapper would feed it; if
+    libcst's internals ever differ, the wrapper computes it.
+    """
+    module = wrapper.module
+    try:
+        context = ExpressionContextProvider()
+        context.visit_Module(module)
+        provider = ScopeProvider()
+        provider.metadata = {ExpressionContextProvider: context._computed}
+        provider.visit_Module(module)
+    except (AttributeError, KeyError, TypeError):
+        return wrapper.resolve(ScopeProvider)
+    return cast(Mapping[cst.CSTNode, Scope | None], provider._computed)
+
+
 def _accesses(scope: Scope) -> Iterator[tuple[str, Access]]:
     """Each access of a scope with the global name it reads (``os`` for ``os.path``).
 
@@ -251,6 +286,11 @@ def _first_line(
     return min([first, *lines])
 
 
+def _mentions(text: str, keyword: str) -> bool:
+    """Whether a walk looking for ``keyword``'s syntax could find any."""
+    return keyword in text
+
+
 def _statement_at(spans: list[tuple[int, int]], line: int) -> int | None:
     for index, (first, last) in enumerate(spans):
         if first <= line <= last:
@@ -272,14 +312,15 @@ def _statement(
         binds = [binding.name for binding in imports]
     elif isinstance(node, cst.FunctionDef | cst.ClassDef):
         binds = [node.name.value]  # not the names its body declares `global`
-    else:
+    elif _mentions(code, ":="):
         binds += [n for n in comprehension_walruses(node) if n not in binds]
     docstring = None
     if isinstance(node, cst.FunctionDef | cst.ClassDef):
         docstring = node.get_docstring()
     annotated = not isinstance(node, cst.FunctionDef) or fully_annotated(node)
     collector = ImportedModules()
-    node.visit(collector)
+    if _mentions(code, "import"):
+        node.visit(collector)
     uses.sort(key=lambda use: (use.line, use.column))
     return Statement(
         kind=kind,

@@ -1,0 +1,94 @@
+"""Analyse many cells on two cores: a forked helper takes half of the deep cells.
+
+A cold convert of a large notebook spends most of its time in libcst's scope
+analysis of the cells that ship code, one cell at a time and independent of the
+others, so the work splits by cell. The helper process is forked (it inherits the
+imported modules and the notebook, nothing is re-imported or sent to it) and
+sends back analyses without their libcst nodes, exactly what a cache hit gives;
+:func:`nb2prod.analysis.cells.hydrate` re-parses the few cells whose nodes are
+needed. Anything that goes wrong in the helper only costs speed: its cells are
+then analysed here. A process with other threads (the Jupyter save hook) is not
+forked: a lock another thread holds would stay held in the child forever.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+from nb2prod.analysis.cells import CellAnalysis, analyse, is_deep
+from nb2prod.notebook.read import Notebook
+from nb2prod.notebook.tags import RoledCell
+
+#: Fewer deep cells than this are analysed here: forking costs more than it saves.
+MIN_DEEP_CELLS = 48
+
+#: What the forked helper reads (set just before the fork, so nothing is pickled).
+_WORK: tuple[Notebook, list[RoledCell], Callable[[CellAnalysis], CellAnalysis]] | None
+_WORK = None
+
+
+def analyse_all(
+    notebook: Notebook,
+    cells: Sequence[RoledCell],
+    storable: Callable[[CellAnalysis], CellAnalysis],
+) -> list[CellAnalysis]:
+    """``analyse`` of each cell, in order; on two cores when it pays.
+
+    ``storable`` strips what cannot cross a process (the libcst nodes).
+    """
+    deep = [index for index, cell in enumerate(cells) if is_deep(cell)]
+    if len(deep) < MIN_DEEP_CELLS or _cores() < 2 or not _can_fork():
+        return [analyse(notebook, cell) for cell in cells]
+    if threading.active_count() > 1:  # forking a threaded process (Jupyter) can hang
+        return [analyse(notebook, cell) for cell in cells]
+    theirs = deep[: len(deep) // 2]
+    results: list[CellAnalysis | None] = [None] * len(cells)
+    global _WORK
+    _WORK = (notebook, [cells[i] for i in theirs], storable)
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(1, context, initializer=_quiet) as pool:
+            pending = pool.submit(_helper)  # forks now, with _WORK set
+            taken = set(theirs)
+            for index, cell in enumerate(cells):
+                if index not in taken:
+                    results[index] = analyse(notebook, cell)
+            try:
+                helped = pending.result()
+            except Exception:  # the helper failed or died: its share is done here
+                helped = [analyse(notebook, cells[i]) for i in theirs]
+    finally:
+        _WORK = None
+    for index, analysis in zip(theirs, helped, strict=True):
+        results[index] = analysis
+    return [r for r in results if r is not None]  # every one is set by now
+
+
+def _quiet() -> None:
+    """In the helper: Ctrl-C is the parent's to handle (it stops the helper)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _helper() -> list[CellAnalysis]:
+    """In the forked process: the analyses of the cells set aside for it."""
+    assert _WORK is not None
+    notebook, cells, storable = _WORK
+    return [storable(analyse(notebook, cell)) for cell in cells]
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+__all__ = ["MIN_DEEP_CELLS", "analyse_all"]

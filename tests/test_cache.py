@@ -1,0 +1,145 @@
+"""The on-disk cache is bounded (least recently used out first) and never trusted.
+
+Every test points ``NB2PROD_CACHE_DIR`` at its own folder and runs the real cache:
+entries stored by ``formatted`` and by conversions, evicted by ``trim``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+from nb2prod.analysis import cache
+from nb2prod.notebook.read import read_notebook
+from nb2prod.pipeline import generate
+from nb2prod.settings import DEFAULT_CACHE_BYTES, job_for
+from notebooks import code, write
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(folder))
+    return folder
+
+
+def _entries(folder: Path) -> dict[Path, int]:
+    return {
+        p: p.stat().st_size
+        for p in folder.rglob("*")
+        if p.is_file() and p.parent != folder
+    }
+
+
+def test_trim_evicts_the_least_recently_used_entries_first(cache_dir: Path) -> None:
+    texts = [f"x_{index} = {'1' * 2000}\n" for index in range(6)]
+    used: dict[Path, int] = {}  # entry -> which text it holds
+    for index, text in enumerate(texts):
+        cache.formatted(text, str.upper)
+        (entry,) = set(_entries(cache_dir)) - set(used)
+        used[entry] = index
+        os.utime(entry, (1000 + index, 1000 + index))  # stored in this order
+    size = max(_entries(cache_dir).values())
+    # A hit marks its entry used: the oldest entry becomes the newest.
+    assert cache.formatted(texts[0], lambda _: "not called") == texts[0].upper()
+    assert cache.trim(3 * size) > 0
+    kept = {used[p] for p in _entries(cache_dir)}
+    assert kept == {0, 4, 5}, kept  # 1, 2 and 3 were the least recently used
+    assert sum(_entries(cache_dir).values()) <= 3 * size
+    assert (cache_dir / "key").is_file()  # the key is not an entry
+    # A command that stored nothing lists and evicts nothing, whatever the limit.
+    assert cache.trim(0) == 0
+    assert len(_entries(cache_dir)) == 3
+    # A miss after eviction recomputes.
+    assert cache.formatted(texts[1], lambda t: t.title()) == texts[1].title()
+
+
+def test_foreign_and_corrupt_entries_are_misses_and_survive_trim(
+    cache_dir: Path,
+) -> None:
+    texts = [f"value_{index} = {index}\n" for index in range(4)]
+    for text in texts:
+        cache.formatted(text, str.upper)
+    entries = sorted(_entries(cache_dir))
+    entries[0].write_bytes(entries[0].read_bytes()[:20])  # truncated
+    entries[1].write_bytes(b"")  # empty
+    entries[2].unlink()
+    entries[2].mkdir()  # a folder where an entry belongs
+    entries[3].write_bytes(entries[3].read_bytes() + b"tail")  # changed after its MAC
+    for text in texts:
+        assert cache.formatted(text, str.lower) == text.lower()  # recomputed
+    foreign = cache_dir / "ab" / "notes.txt"
+    foreign.parent.mkdir(exist_ok=True)
+    foreign.write_text("not nb2prod's")
+    (cache_dir / "README").write_text("not nb2prod's either")
+    cache.formatted("one more = 1\n", str.upper)  # this process stored something
+    cache.trim(0)
+    assert foreign.read_text() == "not nb2prod's"
+    assert (cache_dir / "README").is_file() and (cache_dir / "key").is_file()
+    assert entries[2].is_dir()
+
+
+def test_a_damaged_cache_gives_the_same_package(
+    cache_dir: Path, tmp_path: Path
+) -> None:
+    notebook = write(
+        tmp_path / "scaling.ipynb",
+        code("def scale(x: float) -> float:\n    return x * 2", "nb2prod:feature"),
+        code("scale(1.0)"),
+    )
+    fresh = generate(job_for(notebook), read_notebook(notebook)).files
+    for index, entry in enumerate(sorted(_entries(cache_dir))):
+        entry.write_bytes(b"\x80\x05garbage" * index)
+    assert generate(job_for(notebook), read_notebook(notebook)).files == fresh
+
+
+def test_cache_size_in_the_project_table_bounds_the_cache(
+    cache_dir: Path, tmp_path: Path
+) -> None:
+    notebook = write(
+        tmp_path / "scaling.ipynb",
+        code("def scale(x: float) -> float:\n    return x * 2", "nb2prod:feature"),
+        code("scale(1.0)"),
+    )
+    assert job_for(notebook).cache_bytes == DEFAULT_CACHE_BYTES
+    assert run_cli("convert", notebook, "--no-execute").exit_code == 0
+    unbounded = sum(_entries(cache_dir).values())
+    shutil.rmtree(cache_dir)
+    shutil.rmtree(tmp_path / "scaling")
+    limit = unbounded // 2
+    (tmp_path / "pyproject.toml").write_text(
+        f"[tool.nb2prod]\ncache-size = {limit / 2**20}\n"
+    )
+    assert job_for(notebook).cache_bytes == limit
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 0, result.stderr
+    assert 0 < sum(_entries(cache_dir).values()) <= limit
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("[tool.nb2prod]\ncache-size = 0\n", "'cache-size' must be above 0"),
+        ("[tool.nb2prod]\ncache-size = 'big'\n", "'cache-size' must be a number"),
+        (
+            '[tool.nb2prod.notebooks."n.ipynb"]\ncache-size = 5\n',
+            "unknown key 'cache-size'",
+        ),
+    ],
+)
+def test_a_bad_cache_size_is_one_error_line(
+    tmp_path: Path, table: str, message: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(table)
+    notebook = write(
+        tmp_path / "n.ipynb",
+        code("def scale(x: float) -> float:\n    return x * 2", "nb2prod:feature"),
+    )
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
