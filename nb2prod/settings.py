@@ -7,11 +7,13 @@ The project table lives in the repository's pyproject.toml::
     [tool.nb2prod]
     out = "packages"                 # where package folders go (default: beside each notebook)
     max-calls = 5                    # defaults for every notebook: kernel, rtol, atol,
-                                     # max-calls, max-rows, max-size (MiB of a notebook file)
+                                     # max-calls, max-rows, max-size (MiB of a notebook file),
+                                     # interfaces ("all", "direct", "http,batch", ...)
     [tool.nb2prod.notebooks."analysis/churn.ipynb"]
     name = "churn"                   # per notebook: name, out, and any default above
 
 Paths are relative to the pyproject.toml. Command-line options win over the table.
+The interfaces replayed default to ``NB2PROD_INTERFACES`` when the table has none.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import ast
 import dataclasses
 import difflib
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nb2prod.errors import ProjectConfigError
+from nb2prod.errors import ProjectConfigError, UsageError
 from nb2prod.notebook.read import DEFAULT_MAX_BYTES
 from nb2prod.plan.naming import sanitise
 from nb2prod.standalone.compare import Tolerance
@@ -34,6 +37,12 @@ from nb2prod.standalone.recorder import MAX_CALLS, MAX_ROWS
 
 #: Comparison tolerance when neither the options nor the lock give one.
 DEFAULT_TOLERANCE = Tolerance()
+
+#: The interfaces a package's predict calls are replayed through besides the direct
+#: call, in the order they run.
+INTERFACES = ("http", "batch", "spark")
+#: The environment variable that sets the interfaces when neither option nor table do.
+INTERFACES_VARIABLE = "NB2PROD_INTERFACES"
 
 #: Keys valid for every notebook, with the type each value must have.
 _DEFAULTS: dict[str, type | tuple[type, ...]] = {
@@ -44,6 +53,7 @@ _DEFAULTS: dict[str, type | tuple[type, ...]] = {
     "max-calls": int,
     "max-rows": int,
     "max-size": (int, float),
+    "interfaces": str,
 }
 #: Keys valid only for one notebook.
 _PER_NOTEBOOK: dict[str, type | tuple[type, ...]] = {**_DEFAULTS, "name": str}
@@ -93,6 +103,8 @@ class Settings:
     max_rows: int | None = None
     #: Largest notebook file read, in MiB.
     max_size: float | None = None
+    #: The interfaces to replay through, as written (``all``, ``http,batch``...).
+    interfaces: str | None = None
     #: The pyproject.toml these came from, if any.
     source: Path | None = None
 
@@ -127,6 +139,8 @@ class Job:
     tolerance: Tolerance | None = None
     #: How much the recorder keeps.
     limits: Limits = field(default_factory=Limits)
+    #: The interfaces replayed besides the direct call (``http``, ``batch``, ``spark``).
+    interfaces: tuple[str, ...] = INTERFACES
 
     def run_options(self, parameters: Mapping[str, str]) -> RunOptions:
         """How to run the notebook with these parameter literals."""
@@ -145,6 +159,7 @@ def job_for(
     atol: float | None = None,
     max_calls: int | None = None,
     max_rows: int | None = None,
+    interfaces: str | None = None,
 ) -> Job:
     """The job for ``notebook``: the options given, else the project's, else defaults."""
     settings = settings_for(notebook).override(
@@ -156,6 +171,20 @@ def job_for(
         max_calls=max_calls,
         max_rows=max_rows,
     )
+    chosen = interfaces or settings.interfaces or os.environ.get(INTERFACES_VARIABLE)
+    try:
+        replayed = parse_interfaces(chosen or "all")
+    except ValueError as exc:
+        where = (
+            "--interfaces"
+            if interfaces
+            else (
+                f"{settings.source}: 'interfaces'"
+                if settings.interfaces
+                else INTERFACES_VARIABLE
+            )
+        )
+        raise UsageError(f"{where}: {exc}") from None
     # The name's validity is checked when planning, after the tags: `check` skips
     # a notebook without tags whatever its file is called.
     package = settings.name or sanitise(notebook.stem)
@@ -173,7 +202,26 @@ def job_for(
             settings.max_calls or Limits.max_calls,
             settings.max_rows or Limits.max_rows,
         ),
+        interfaces=replayed,
     )
+
+
+def parse_interfaces(text: str) -> tuple[str, ...]:
+    """The interfaces named by ``text``, besides the direct call (which always runs).
+
+    ``all`` is every one, ``direct`` none, else a comma-separated list of ``http``,
+    ``batch`` and ``spark`` (``direct`` may be among them). ValueError otherwise.
+    """
+    words = [w.strip().lower() for w in text.split(",") if w.strip()]
+    if words == ["all"]:
+        return INTERFACES
+    unknown = sorted(set(words) - {*INTERFACES, "direct"})
+    if unknown or not words:
+        raise ValueError(
+            f"{text!r}: name 'all', 'direct' or some of {', '.join(INTERFACES)}, "
+            "comma-separated"
+        )
+    return tuple(i for i in INTERFACES if i in words)
 
 
 def literal(value: str) -> str:
@@ -232,6 +280,7 @@ def settings_for(notebook: Path) -> Settings:
         max_calls=merged.get("max-calls"),
         max_rows=merged.get("max-rows"),
         max_size=float(merged["max-size"]) if "max-size" in merged else None,
+        interfaces=merged.get("interfaces"),
         source=path,
     )
 

@@ -1,0 +1,84 @@
+"""In the package's interpreter: send each recorded predict input through the package's
+HTTP server, its batch command and Spark, and compare each answer with the recorded one.
+
+:mod:`nb2prod.run.interfaces` starts ``python -m nb2prod.run.interface_child`` with the
+package's ``src`` on the path; this writes one JSON entry per interface. It imports
+only the standard library, :mod:`nb2prod.standalone` and its sibling ``interface_*``
+modules at module level (pandas when it loads the cases), as it runs wherever the
+package runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nb2prod.run.interface_common import load_cases
+from nb2prod.run.interface_files import batch, spark
+from nb2prod.run.interface_http import http
+from nb2prod.standalone.compare import Tolerance
+
+
+def timed(run: Callable[[], Any]) -> Any:
+    started = time.monotonic()
+    result = run()
+    for report in result if isinstance(result, list) else [result]:
+        report["seconds"] = report["seconds"] or time.monotonic() - started
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the child process."""
+    parser = argparse.ArgumentParser(prog="python -m nb2prod.run.interface_child")
+    parser.add_argument("package")
+    parser.add_argument("predict")
+    parser.add_argument("cases", type=Path, help="the folder of predict's cases")
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--rtol", type=float, default=Tolerance.rtol)
+    parser.add_argument("--atol", type=float, default=Tolerance.atol)
+    parser.add_argument("--only", default="http,batch,spark")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    tolerance = Tolerance(rtol=args.rtol, atol=args.atol)
+    only = set(args.only.split(","))
+    cases, notes = load_cases(args.cases)
+    parameter = _parameter(args.package, args.predict)
+    reports: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="nb2prod-interfaces-") as folder:
+        work = Path(folder)
+        if "http" in only:
+            reports.append(
+                timed(lambda: http(args.package, cases, tolerance, args.timeout))
+            )
+        if "batch" in only:
+            reports += timed(
+                lambda: batch(args.package, parameter, cases, tolerance, work)
+            )
+        if "spark" in only:
+            reports.append(
+                timed(lambda: spark(args.package, parameter, cases, tolerance, work))
+            )
+    for report in reports:
+        report["notes"] = notes
+    args.output.write_text(json.dumps(reports, indent=2), "utf-8")
+
+
+def _parameter(package: str, predict: str) -> str:
+    """The name of predict's first parameter: the column a list or array input gets."""
+    import inspect
+
+    try:
+        function = getattr(importlib.import_module(f"{package}.predict"), predict)
+        return next(iter(inspect.signature(function).parameters), "input")
+    except Exception:  # the package does not import: every interface will say so
+        return "input"
+
+
+if __name__ == "__main__":
+    main()
