@@ -192,6 +192,42 @@ def test_batch_scoring_the_first_column_of_a_texts_file_is_a_mismatch(
         )
 
 
+# KNOWN BUG (issue 11, batch): a 2-D array predict gets every column of the file,
+# the extra id column included, and fails. After the batch fix (columns named by
+# the contract): assert what the fixed command does with such a file.
+def test_a_2d_array_predict_is_equivalent_over_http_and_fails_in_batch(
+    tmp_path: Path,
+) -> None:
+    notebook = write(
+        tmp_path / "matrix.ipynb",
+        code(
+            "import numpy as np\n\nrng = np.random.default_rng(1)\n"
+            "X = rng.normal(size=(200, 3))\ny = X @ [1.0, -2.0, 0.5]"
+        ),
+        code(
+            "from sklearn.linear_model import LinearRegression\n\n"
+            "model = LinearRegression().fit(X, y)",
+            "nb2prod:artifact",
+        ),
+        code(
+            "import numpy as np\n\n\n"
+            "def predict(features: np.ndarray) -> np.ndarray:\n"
+            '    """y for each row."""\n'
+            "    return model.predict(features)",
+            "nb2prod:predict",
+        ),
+        code("predict(X[:20])"),
+    )
+    matrix = convert(tmp_path, notebook, "http,batch")
+    assert matrix.interface("HTTP")["status"] == "equivalent"
+    assert matrix.run.exit_code == 1
+    csv = matrix.interface("batch CSV")
+    assert csv["mismatches"] == [
+        "batch CSV: call 001: exit 1: ValueError: could not convert string to "
+        "float: 'id-0'"
+    ]
+
+
 def test_an_interface_the_package_lacks_is_said_not_run(tickets: Converted) -> None:
     spark = tickets.interface("Spark")
     assert spark["status"] == "not run (the package has no Spark module)"

@@ -70,6 +70,12 @@ def run_module(module: str, argv: list[str]) -> tuple[int, str]:
     return code, said.replace("\r", "\n").strip()[-TAIL:]
 
 
+def last_line(text: str) -> str:
+    """The last line a command printed: its error, without the traceback above it."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "(nothing printed)"
+
+
 def predictions(output: Any, expected: Any) -> Any:
     """What to compare with ``expected`` in an output table."""
     if hasattr(expected, "columns"):
@@ -109,7 +115,7 @@ def batch(
                 frame.to_parquet(source, index=False)
             code, said = run_module(module, [str(source), str(target)])
             if code != 0:
-                record(report, case, f"exit {code}: {said}", len(frame))
+                record(report, case, f"exit {code}: {last_line(said)}", len(frame))
                 continue
             read = pd.read_csv if suffix == "csv" else pd.read_parquet
             try:

@@ -24,7 +24,7 @@ from nb2prod.settings import INTERFACES
 from nb2prod.standalone.compare import Tolerance
 
 #: Seconds the server gets to answer /health (artifacts load before it does).
-SERVER_TIMEOUT = 60.0
+SERVER_TIMEOUT = 120.0
 #: Seconds the whole replay through the interfaces may take.
 TIMEOUT = 1800.0
 
