@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from nb2prod.run.interface_common import load_cases
+from nb2prod.run.interface_common import Case, entry, load_cases
 from nb2prod.run.interface_files import batch, spark
 from nb2prod.run.interface_http import http
 from nb2prod.standalone.compare import Tolerance
@@ -47,13 +47,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
     tolerance = Tolerance(rtol=args.rtol, atol=args.atol)
-    only = set(args.only.split(","))
     cases, notes = load_cases(args.cases)
-    parameter = _parameter(args.package, args.predict)
-    package, timeout = args.package, args.timeout
-    reports: list[dict[str, Any]] = []
-    # The server and Spark mostly wait (a process start, a JVM start): they run
-    # beside the batch files, in threads, so the slowest sets the time.
+    if cases:
+        reports = through(args.package, args.predict, cases, tolerance, args)
+    else:  # nothing to send: say so for each interface, start nothing
+        reports = [
+            {**entry(name), "skipped": "not run (no recorded call of one argument)"}
+            for name in ("HTTP", "batch CSV", "batch Parquet", "Spark")
+        ]
+    for report in reports:
+        report["notes"] = notes
+    args.output.write_text(json.dumps(reports, indent=2), "utf-8")
+
+
+def through(
+    package: str,
+    predict: str,
+    cases: list[Case],
+    tolerance: Tolerance,
+    args: argparse.Namespace,
+) -> list[dict[str, Any]]:
+    """The reports of the interfaces ``args.only`` names, in their order.
+
+    The server and Spark mostly wait (a process start, a JVM start): they run beside
+    the batch files, in threads, so that the slowest sets the time.
+    """
+    only, timeout = set(args.only.split(",")), args.timeout
+    parameter = _parameter(package, predict)
     with (
         tempfile.TemporaryDirectory(prefix="nb2prod-interfaces-") as folder,
         ThreadPoolExecutor(max_workers=2) as threads,
@@ -71,14 +91,11 @@ def main(argv: list[str] | None = None) -> None:
         scored = []
         if "batch" in only:
             scored = timed(lambda: batch(package, parameter, cases, tolerance, work))
-        reports = [
+        return [
             *([served.result()] if served else []),
             *scored,
             *([spun.result()] if spun else []),
         ]
-    for report in reports:
-        report["notes"] = notes
-    args.output.write_text(json.dumps(reports, indent=2), "utf-8")
 
 
 def _parameter(package: str, predict: str) -> str:
