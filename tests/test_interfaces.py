@@ -147,6 +147,18 @@ def test_verify_replays_through_the_interfaces_too(null_city: Converted) -> None
     assert "mismatch: HTTP: call 002 row 0" in again.stdout
 
 
+def test_the_interfaces_option_wins_over_the_table(null_city: Converted) -> None:
+    direct = run_cli(
+        "verify", null_city.notebook, "--out", null_city.out, "--interfaces", "direct"
+    )
+    assert direct.exit_code == 0, direct.stdout
+    assert "predict through" not in direct.stdout
+    assert "every recorded call matches, through direct (" in direct.stdout
+    wrong = run_cli("verify", null_city.notebook, "--interfaces", "http,soap")
+    assert wrong.exit_code == 2
+    assert "--interfaces: 'http,soap': name 'all', 'direct'" in wrong.stderr
+
+
 def test_a_dataframe_sample_is_equivalent_through_http_batch_and_spark(
     churn: Converted,
 ) -> None:
