@@ -120,8 +120,13 @@ def batch(
             read = pd.read_csv if suffix == "csv" else pd.read_parquet
             try:
                 actual = predictions(read(target), case.expected)
-            except Failed as failed:
-                record(report, case, str(failed), len(frame))
+            except Exception as exc:  # no output file, or no predictions in it
+                text = (
+                    str(exc)
+                    if isinstance(exc, Failed)
+                    else f"{type(exc).__name__}: {exc}"
+                )
+                record(report, case, f"the output file: {text}"[:TAIL], len(frame))
                 continue
             record(report, case, compared(case.expected, actual, tolerance), len(frame))
         report["seconds"] = time.monotonic() - started
@@ -147,13 +152,17 @@ def spark(
     module = importlib.import_module(f"{package}.spark")
     # Spark's Python workers run this interpreter, which has the package and pandas.
     os.environ["PYSPARK_PYTHON"] = sys.executable
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName(f"nb2prod-{package}")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .getOrCreate()
-    )
+    try:
+        session = (
+            SparkSession.builder.master("local[1]")
+            .appName(f"nb2prod-{package}")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "1")
+            .getOrCreate()
+        )
+    except Exception as exc:  # Java too old, no memory...: say so, fail the interface
+        report["error"] = f"Spark did not start: {type(exc).__name__}: {exc}"[:TAIL]
+        return report
     try:
         for case in cases:
             source, target = (

@@ -128,14 +128,17 @@ def http(
     try:
         with server(package, timeout) as url:
             for case in cases:
-                status, answer = post(url, body(case.value))
-                if status != 200:
-                    record(
-                        report, case, f"status {status}: {answer}", rows_of(case.value)
-                    )
+                rows = rows_of(case.value)
+                try:
+                    status, answer = post(url, body(case.value))
+                    if status != 200:
+                        record(report, case, f"status {status}: {answer}", rows)
+                        continue
+                    actual = answer["predictions"]
+                except Exception as exc:  # no answer, or not JSON, or no predictions
+                    record(report, case, f"{type(exc).__name__}: {exc}"[:TAIL], rows)
                     continue
-                outcome = compared(case.expected, answer["predictions"], tolerance)
-                record(report, case, outcome, rows_of(case.value))
-    except Failed as failed:
+                record(report, case, compared(case.expected, actual, tolerance), rows)
+    except (Failed, OSError) as failed:  # never up, or could not be started
         report["error"] = str(failed)
     return report
