@@ -33,8 +33,10 @@ def convert(
     kernel: str | None = None,
     rtol: float | None = None,
     atol: float | None = None,
+    interfaces: str | None = None,
 ) -> Proof:
-    """Run the notebook, write its package and replay its calls (``nb2prod convert``)."""
+    """Run the notebook, write its package and replay its calls (``nb2prod convert``);
+    ``interfaces`` as ``--interfaces`` (``"direct"``, ``"http,batch"``...)."""
     job = job_for(
         Path(notebook),
         out=_path(out),
@@ -44,6 +46,7 @@ def convert(
         kernel=kernel,
         rtol=rtol,
         atol=atol,
+        interfaces=interfaces,
     )
     return pipeline.convert(job)
 
@@ -54,11 +57,13 @@ def verify(
     out: StrPath | None = None,
     name: str | None = None,
     kernel: str | None = None,
+    interfaces: str | None = None,
 ) -> Proof:
     """Run the notebook again and replay its calls against the package on disk."""
-    return pipeline.verify(
-        job_for(Path(notebook), out=_path(out), name=name, kernel=kernel)
+    job = job_for(
+        Path(notebook), out=_path(out), name=name, kernel=kernel, interfaces=interfaces
     )
+    return pipeline.verify(job)
 
 
 def check(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -34,6 +36,7 @@ from nb2prod.output.writing import (
 )
 from nb2prod.plan.planner import PackagePlan
 from nb2prod.run.execute import Progress, Recording, execute
+from nb2prod.run.interfaces import replay_interfaces
 from nb2prod.run.replay import VerifyReport, replay
 from nb2prod.settings import Job
 
@@ -92,7 +95,8 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
     4. require a recorded call of every feature and predict function;
     5. render the package once, with the run's facts (artifacts, cases, fixtures,
        pinned versions, contract); write everything, the lock last;
-    6. replay the recorded calls against the written package in a fresh process.
+    6. replay the recorded calls against the written package in a fresh process,
+       then predict's through its interfaces (HTTP, batch, Spark).
     """
     prepared = prepare(job, read_notebook(job.notebook, job.max_bytes))
     require_writable(job.folder)
@@ -106,12 +110,9 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
         )
         write(written, generated.lock)
         keep_executed(recording, generated.folder)
-    report = replay(
-        job.folder / "src",
-        job.package,
-        job.folder / "tests" / "cases",
-        before.tolerance,
-    )
+    cases = job.folder / "tests" / "cases"
+    report = replay(job.folder / "src", job.package, cases, before.tolerance)
+    report = _through_interfaces(prepared, report, cases)
     return Proof(prepared, generated, written, recording, report)
 
 
@@ -129,10 +130,24 @@ def verify(job: Job, progress: Progress | None = None) -> Proof:
     facts = RunFacts.from_lock(prepared.previous, job)
     with _run_folder(job.folder) as folder:
         recording = _run(prepared, folder, facts, progress)
-        report = replay(
-            job.folder / "src", job.package, recording.folder / "cases", facts.tolerance
-        )
+        cases = recording.folder / "cases"
+        report = replay(job.folder / "src", job.package, cases, facts.tolerance)
+        report = _through_interfaces(prepared, report, cases)
     return Proof(prepared, None, None, recording, report)
+
+
+def _through_interfaces(
+    prepared: Prepared, report: VerifyReport, cases: Path
+) -> VerifyReport:
+    """``report`` with predict's recorded calls replayed through the package's interfaces."""
+    predict, job = prepared.plan.predict, prepared.job
+    if predict is None:
+        return report
+    interfaces = replay_interfaces(
+        Path(sys.executable), job.folder, job.package, predict.name, cases,
+        report.tolerance, job.interfaces,
+    )  # fmt: skip
+    return dataclasses.replace(report, interfaces=interfaces)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ The project table lives in the repository's pyproject.toml::
     [tool.nb2prod]
     out = "packages"                 # where package folders go (default: beside each notebook)
     max-calls = 5                    # defaults for every notebook: kernel, rtol, atol,
-                                     # max-calls, max-rows, max-size (MiB of a notebook file)
+                                     # max-calls, max-rows, max-size (MiB of a notebook file),
+                                     # interfaces ("all", "direct", "http,batch", ...)
     cache-size = 256                 # MiB of nb2prod's analysis cache (whole project only)
     [tool.nb2prod.notebooks."analysis/churn.ipynb"]
     name = "churn"                   # per notebook: name, out, and any default above
 
 Paths are relative to the pyproject.toml. Command-line options win over the table.
+The interfaces replayed default to ``NB2PROD_INTERFACES`` when the table has none.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ import ast
 import dataclasses
 import difflib
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nb2prod.errors import ProjectConfigError
+from nb2prod.errors import ProjectConfigError, UsageError
 from nb2prod.notebook.read import DEFAULT_MAX_BYTES
 from nb2prod.plan.naming import sanitise
 from nb2prod.standalone.compare import Tolerance
@@ -39,6 +42,12 @@ DEFAULT_CACHE_BYTES = 256 * 2**20
 #: Comparison tolerance when neither the options nor the lock give one.
 DEFAULT_TOLERANCE = Tolerance()
 
+#: The interfaces a package's predict calls are replayed through besides the direct
+#: call, in the order they run.
+INTERFACES = ("http", "batch", "spark")
+#: The environment variable that sets the interfaces when neither option nor table do.
+INTERFACES_VARIABLE = "NB2PROD_INTERFACES"
+
 #: Keys valid for every notebook, with the type each value must have.
 _DEFAULTS: dict[str, type | tuple[type, ...]] = {
     "out": str,
@@ -48,6 +57,7 @@ _DEFAULTS: dict[str, type | tuple[type, ...]] = {
     "max-calls": int,
     "max-rows": int,
     "max-size": (int, float),
+    "interfaces": str,
 }
 #: Keys valid only in the project table: they are not about one notebook.
 _TOP: dict[str, type | tuple[type, ...]] = {
@@ -105,6 +115,8 @@ class Settings:
     max_size: float | None = None
     #: Size limit of the analysis cache, in MiB.
     cache_size: float | None = None
+    #: The interfaces to replay through, as written (``all``, ``http,batch``...).
+    interfaces: str | None = None
     #: The pyproject.toml these came from, if any.
     source: Path | None = None
 
@@ -141,6 +153,8 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     #: Size limit of nb2prod's on-disk cache, in bytes.
     cache_bytes: int = DEFAULT_CACHE_BYTES
+    #: The interfaces replayed besides the direct call (``http``, ``batch``, ``spark``).
+    interfaces: tuple[str, ...] = INTERFACES
 
     def run_options(self, parameters: Mapping[str, str]) -> RunOptions:
         """How to run the notebook with these parameter literals."""
@@ -159,6 +173,7 @@ def job_for(
     atol: float | None = None,
     max_calls: int | None = None,
     max_rows: int | None = None,
+    interfaces: str | None = None,
 ) -> Job:
     """The job for ``notebook``: the options given, else the project's, else defaults."""
     settings = settings_for(notebook).override(
@@ -170,6 +185,20 @@ def job_for(
         max_calls=max_calls,
         max_rows=max_rows,
     )
+    chosen = interfaces or settings.interfaces or os.environ.get(INTERFACES_VARIABLE)
+    try:
+        replayed = parse_interfaces(chosen or "all")
+    except ValueError as exc:
+        where = (
+            "--interfaces"
+            if interfaces
+            else (
+                f"{settings.source}: 'interfaces'"
+                if settings.interfaces
+                else INTERFACES_VARIABLE
+            )
+        )
+        raise UsageError(f"{where}: {exc}") from None
     # The name's validity is checked when planning, after the tags: `check` skips
     # a notebook without tags whatever its file is called.
     package = settings.name or sanitise(notebook.stem)
@@ -188,7 +217,26 @@ def job_for(
             settings.max_rows or Limits.max_rows,
         ),
         cache_bytes=_cache_bytes(settings),
+        interfaces=replayed,
     )
+
+
+def parse_interfaces(text: str) -> tuple[str, ...]:
+    """The interfaces named by ``text``, besides the direct call (which always runs).
+
+    ``all`` is every one, ``direct`` none, else a comma-separated list of ``http``,
+    ``batch`` and ``spark`` (``direct`` may be among them). ValueError otherwise.
+    """
+    words = [w.strip().lower() for w in text.split(",") if w.strip()]
+    if words == ["all"]:
+        return INTERFACES
+    unknown = sorted(set(words) - {*INTERFACES, "direct"})
+    if unknown or not words:
+        raise ValueError(
+            f"{text!r}: name 'all', 'direct' or some of {', '.join(INTERFACES)}, "
+            "comma-separated"
+        )
+    return tuple(i for i in INTERFACES if i in words)
 
 
 def literal(value: str) -> str:
@@ -254,6 +302,7 @@ def settings_for(notebook: Path) -> Settings:
         max_rows=merged.get("max-rows"),
         max_size=float(merged["max-size"]) if "max-size" in merged else None,
         cache_size=float(merged["cache-size"]) if "cache-size" in merged else None,
+        interfaces=merged.get("interfaces"),
         source=path,
     )
 

@@ -21,9 +21,15 @@ SAMPLES = REPO / "sample_notebooks"
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Keep nb2prod's cache inside the test session (never the user's)."""
+    """Keep nb2prod's cache inside the test session (never the user's).
+
+    Converts replay only the direct calls here: a server start, two batch runs and a
+    Spark session per convert would cost minutes over the suite. tests/test_interfaces.py
+    asks for the interfaces through [tool.nb2prod], which wins over the variable.
+    """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NB2PROD_CACHE_DIR", str(tmp_path_factory.mktemp("nb2prod-cache")))
+        patch.setenv("NB2PROD_INTERFACES", "direct")
         yield
 
 

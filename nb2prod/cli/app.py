@@ -22,11 +22,14 @@ from rich.progress import (
 from nb2prod import __version__
 from nb2prod.cli.options import (
     AtolOption,
+    ForceOption,
+    InterfacesOption,
     JsonOption,
     KernelOption,
     MaxCallsOption,
     MaxRowsOption,
     NameOption,
+    NoExecuteOption,
     NotebookArg,
     OutOption,
     RtolOption,
@@ -148,22 +151,15 @@ def convert(
     notebook: NotebookArg,
     out_dir: OutOption = None,
     name: NameOption = None,
-    no_execute: Annotated[
-        bool,
-        typer.Option(
-            "--no-execute", help="Write the package without running the notebook."
-        ),
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option("--force", help="Overwrite generated files you edited since."),
-    ] = False,
+    no_execute: NoExecuteOption = False,
+    force: ForceOption = False,
     kernel: KernelOption = None,
     rtol: RtolOption = None,
     atol: AtolOption = None,
     json_report: JsonOption = None,
     max_calls: MaxCallsOption = None,
     max_rows: MaxRowsOption = None,
+    interfaces: InterfacesOption = None,
 ) -> None:
     """Write NOTEBOOK's package, run the notebook, and prove the package computes the same.
 
@@ -190,6 +186,7 @@ def convert(
             atol=atol,
             max_calls=max_calls,
             max_rows=max_rows,
+            interfaces=interfaces,
         )
         require_usable(job.folder.parent, json_report)
         if no_execute:
@@ -218,6 +215,7 @@ def verify(
     json_report: JsonOption = None,
     max_calls: MaxCallsOption = None,
     max_rows: MaxRowsOption = None,
+    interfaces: InterfacesOption = None,
 ) -> None:
     """Run each notebook again and compare its calls with the package already on disk.
 
@@ -247,6 +245,7 @@ def verify(
                 atol=atol,
                 max_calls=max_calls,
                 max_rows=max_rows,
+                interfaces=interfaces,
             )
             require_usable(job.folder.parent, json_report)
             try:

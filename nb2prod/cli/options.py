@@ -10,7 +10,13 @@ from typing import Annotated
 import typer
 
 from nb2prod.errors import UsageError
-from nb2prod.settings import DEFAULT_TOLERANCE, Limits, literal
+from nb2prod.settings import (
+    DEFAULT_TOLERANCE,
+    INTERFACES,
+    INTERFACES_VARIABLE,
+    Limits,
+    literal,
+)
 
 NotebookArg = Annotated[
     Path, typer.Argument(help="The notebook (.ipynb).", show_default=False)
@@ -74,6 +80,26 @@ MaxRowsOption = Annotated[
         help="Rows kept of a large input; its output is recomputed on them "
         f"[default: {Limits.max_rows}].",
     ),
+]
+
+InterfacesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--interfaces",
+        help="Interfaces predict's recorded calls are replayed through besides the "
+        f"direct call: all ({', '.join(INTERFACES)}), direct (none), or some of them, "
+        f"comma-separated [default: [tool.nb2prod], else ${INTERFACES_VARIABLE}, "
+        "else all].",
+    ),
+]
+NoExecuteOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-execute", help="Write the package without running the notebook."
+    ),
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Overwrite generated files you edited since.")
 ]
 
 

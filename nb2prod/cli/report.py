@@ -17,6 +17,7 @@ from nb2prod.output.writing import Fate, WriteReport
 from nb2prod.pipeline import Inspection, StaleFile
 from nb2prod.plan import model as plan_model
 from nb2prod.run.execute import Recording
+from nb2prod.run.interfaces import InterfaceReport
 from nb2prod.run.replay import VerifyReport
 
 _FATE_STYLE = {
@@ -113,17 +114,52 @@ def equivalence(console: Console, report: VerifyReport, recording: Recording) ->
                 f"[red]mismatch:[/] {safe(function.function)}, call tests/cases/"
                 f"{safe(mismatch.case)}{safe(where)}: {safe(mismatch.detail)}"
             )
+    interfaces(console, report.interfaces)
     seconds = f"notebook ran in {recording.seconds:.1f} s"
     tolerance = f"rtol={report.tolerance.rtol:g}, atol={report.tolerance.atol:g}"
     if report.ok:
+        through = ", ".join(
+            ["direct"] + [i.interface for i in report.interfaces if i.calls]
+        )
         console.print(
-            f"[green]equivalent:[/] every recorded call matches ({tolerance}; {seconds})"
+            f"[green]equivalent:[/] every recorded call matches, through {through} "
+            f"({tolerance}; {seconds})"
         )
     else:
         failed = sum(1 for f in report.functions if f.equal != f.calls)
+        differ = [f"{failed} function(s)"] if failed else []
+        differ += [i.interface for i in report.interfaces if not i.ok]
         console.print(
-            f"[red]not equivalent:[/] {failed} function(s) differ ({tolerance}; {seconds})"
+            f"[red]not equivalent:[/] {', '.join(differ)} differ ({tolerance}; {seconds})"
         )
+
+
+def interfaces(console: Console, reports: Sequence[InterfaceReport]) -> None:
+    """One table per interface (a row per call), or the reason it was not run."""
+    for found in reports:
+        if found.skipped:
+            console.print(f"{found.interface}: {safe(found.skipped)}", style="dim")
+            continue
+        table = Table(
+            title=f"predict through {found.interface} ({found.seconds:.1f} s)"
+        )
+        for column in ("call", "rows", "equal", "max abs", "max rel"):
+            table.add_column(column, justify="left" if column == "call" else "right")
+        for call in found.calls:
+            equal = "[green]yes[/]" if call.equal else "[red]no[/]"
+            table.add_row(
+                call.case,
+                str(call.rows),
+                equal,
+                f"{call.max_abs:.3g}",
+                f"{call.max_rel:.3g}",
+            )
+        if found.calls:
+            console.print(table)
+        for note in found.notes:
+            console.print(f"note: {found.interface}: {safe(note)}", style="dim")
+        for mismatch in found.mismatches:
+            console.print(f"[red]mismatch:[/] {safe(mismatch)}")
 
 
 def stale(

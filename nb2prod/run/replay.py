@@ -16,11 +16,14 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nb2prod.errors import Nb2ProdError
 from nb2prod.standalone import casefile
 from nb2prod.standalone.compare import Tolerance, compare
+
+if TYPE_CHECKING:  # not at run time: the replay child imports this module
+    from nb2prod.run.interfaces import InterfaceReport
 
 
 @dataclass(frozen=True)
@@ -69,15 +72,22 @@ class VerifyReport:
     package_file: str = ""
     #: Calls that were not stored and so not replayed, by function.
     not_stored: dict[str, int] = field(default_factory=dict)
+    #: Predict's calls through HTTP, batch and Spark (:mod:`nb2prod.run.interfaces`).
+    interfaces: tuple[InterfaceReport, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when every replayed call was equal."""
-        return all(f.equal == f.calls for f in self.functions)
+        """True when every replayed call was equal, directly and through each interface."""
+        direct = all(f.equal == f.calls for f in self.functions)
+        return direct and all(i.ok for i in self.interfaces)
 
     def to_json(self) -> str:
         """The report as JSON, for ``--json``."""
         data = asdict(self)
+        data["interfaces"] = [
+            {**asdict(i), "status": i.status, "mismatches": list(i.mismatches)}
+            for i in self.interfaces
+        ]
         data["ok"] = self.ok
         return json.dumps(data, indent=2) + "\n"
 
