@@ -63,7 +63,7 @@ def service_files(
         "max_body_bytes": MAX_BODY_BYTES,
         "row_bytes": _row_bytes(serving),
         "field_types": [_pydantic(f.annotation, f.dtype) for f in serving.fields],
-        "item_type": _pydantic(serving.item),
+        "item_type": _item_type(serving),
         **_wrong_value(serving),
         **_bad_numbers(serving),
         "required_field": next(
@@ -117,6 +117,15 @@ def _pydantic(annotation: str, dtype: str = "") -> str:
     annotation = re.sub(r"\bfloat \| None\b", "FloatOrMissing", annotation)
     annotation = re.sub(r"\bfloat\b", "Float", annotation)
     return re.sub(r"\bint\b", integer, annotation)
+
+
+def _item_type(serving: ServingPlan) -> str:
+    """serve.py's annotation of one item: a 2-D input's rows hold exactly its width."""
+    item = _pydantic(serving.item)
+    if serving.width is None:
+        return item
+    width = serving.width
+    return f"Annotated[{item}, Field(min_length={width}, max_length={width})]"
 
 
 def _row_bytes(serving: ServingPlan) -> int:
