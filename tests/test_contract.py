@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,3 +153,133 @@ def test_a_2d_array_has_a_contract_with_its_width(
     assert status == 422
     assert answer["detail"][0]["type"] == "too_short"
     assert answer["detail"][0]["loc"] == ["body", "inputs", 0]
+
+
+def batch(
+    converted: Path, name: str, *args: str | Path
+) -> subprocess.CompletedProcess[str]:
+    """`python -m NAME.batch ARGS` in a process, with the package on its path."""
+    environment = {**os.environ, "PYTHONPATH": str(converted / name / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", f"{name}.batch", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment,
+        timeout=120,
+    )
+
+
+def test_batch_refuses_a_file_without_saying_which_column_holds_the_texts(
+    converted: Path, modules: dict[str, tuple[ModuleType, ModuleType]], tmp_path: Path
+) -> None:
+    texts = ["refund my money", "the app crashes", "cannot log in"]
+    source, target = tmp_path / "tickets.csv", tmp_path / "scored.csv"
+    pd.DataFrame({"ticket_id": [7, 8, 9], "text": texts}).to_csv(source, index=False)
+    refused = batch(converted, "ticket_router", source, target)
+    assert refused.returncode == 2, refused.stderr
+    assert "ticket_id, text" in refused.stderr and "--column" in refused.stderr
+    assert "Traceback" not in refused.stderr and not target.exists()
+    result = batch(converted, "ticket_router", source, target, "--column", "text")
+    assert result.returncode == 0, result.stderr
+    _, module = modules["ticket_router"]
+    scored = pd.read_csv(target)
+    assert scored["prediction"].tolist() == module.predict(texts)
+    assert scored["ticket_id"].tolist() == [7, 8, 9]
+
+
+def test_batch_maps_the_columns_of_a_2d_array_input(
+    converted: Path, modules: dict[str, tuple[ModuleType, ModuleType]], tmp_path: Path
+) -> None:
+    values = np.array([[1.0, 2.0, 3.0], [4.0, 0.5, 6.0]])
+    frame = pd.DataFrame({"id": [1, 2], "a": values[:, 0], "b": values[:, 1]})
+    frame["c"] = values[:, 2]
+    source, target = tmp_path / "readings.csv", tmp_path / "scored.csv"
+    frame.to_csv(source, index=False)
+    refused = batch(converted, "sensor_model", source, target)
+    assert refused.returncode == 2, refused.stderr
+    assert "id, a, b, c" in refused.stderr and "--column" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    columns = ["--column", "a", "--column", "b", "--column", "c"]
+    result = batch(converted, "sensor_model", source, target, *columns)
+    assert result.returncode == 0, result.stderr
+    _, module = modules["sensor_model"]
+    scored = pd.read_csv(target)
+    np.testing.assert_allclose(scored["prediction"], module.predict(values), rtol=1e-12)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_batch_finds_the_frames_columns_by_name(
+    converted: Path,
+    modules: dict[str, tuple[ModuleType, ModuleType]],
+    tmp_path: Path,
+    suffix: str,
+) -> None:
+    # another order, an extra column first, no id nor label, region null everywhere
+    frame = pd.DataFrame(
+        {
+            "note": ["x", "y", "z"],
+            "region": [None, None, None],
+            "spend": [10.5, None, 300.0],
+            "visits": [3, 30, 12],
+        }
+    )
+    source, target = tmp_path / f"leads{suffix}", tmp_path / f"scored{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(source, index=False)
+    else:
+        frame.to_parquet(source, index=False)
+    result = batch(converted, "lead_scoring", source, target, "--chunk-size", "2")
+    assert result.returncode == 0, result.stderr
+    scored = pd.read_csv(target) if suffix == ".csv" else pd.read_parquet(target)
+    assert list(scored.columns) == [*frame.columns, "prediction"]
+    _, module = modules["lead_scoring"]
+    notebook_frame = frame[["visits", "spend", "region"]].astype(
+        {"visits": "int64", "spend": "float64", "region": "str"}
+    )
+    expected = module.predict(notebook_frame)
+    np.testing.assert_allclose(scored["prediction"], expected, rtol=1e-12)
+
+
+def test_batch_never_scores_rows_that_break_the_contract(
+    converted: Path, modules: dict[str, tuple[ModuleType, ModuleType]], tmp_path: Path
+) -> None:
+    source, target = tmp_path / "leads.csv", tmp_path / "scored.csv"
+    source.write_text(
+        "visits,spend,region\n3,10.5,north\n2.5,1,east\nten,4,south\n,4,south\n"
+        "8,2,north\n",
+        "utf-8",
+    )
+    failed = batch(converted, "lead_scoring", source, target)
+    assert failed.returncode == 1, failed.stderr
+    assert "3 of 5 rows break predict()'s data contract" in failed.stderr
+    assert "visits: 1 row(s) not a whole number (row 2)" in failed.stderr
+    assert "visits: 1 row(s) not a number (row 3)" in failed.stderr
+    assert "visits: 1 row(s) missing (row 4)" in failed.stderr
+    assert "--rejects" in failed.stderr and not target.exists()
+    rejects = tmp_path / "rejects.csv"
+    result = batch(converted, "lead_scoring", source, target, "--rejects", rejects)
+    assert result.returncode == 0, result.stderr
+    assert pd.read_csv(rejects)["reason"].tolist() == [
+        "visits: not a whole number",
+        "visits: not a number",
+        "visits: missing",
+    ]
+    scored = pd.read_csv(target)
+    _, module = modules["lead_scoring"]
+    good = pd.DataFrame({"visits": [3, 8], "spend": [10.5, 2.0]})
+    good["region"] = pd.Series(["north", "north"], dtype="str")
+    expected = module.predict(good)
+    np.testing.assert_allclose(scored["prediction"], expected, rtol=1e-12)
+
+
+def test_batch_reads_integer_column_names(
+    converted: Path, modules: dict[str, tuple[ModuleType, ModuleType]], tmp_path: Path
+) -> None:
+    values = pd.DataFrame([[0.5, -1.0, 0.25], [-2.0, 0.0, -0.5]])
+    source, target = tmp_path / "matrix.csv", tmp_path / "scored.csv"
+    values.to_csv(source, index=False)  # a header of 0,1,2
+    result = batch(converted, "matrix_model", source, target)
+    assert result.returncode == 0, result.stderr
+    _, module = modules["matrix_model"]
+    assert pd.read_csv(target)["prediction"].tolist() == module.predict(values).tolist()

@@ -64,6 +64,7 @@ def service_files(
         "row_bytes": _row_bytes(serving),
         "field_types": [_pydantic(f.annotation, f.dtype) for f in serving.fields],
         "item_type": _item_type(serving),
+        **_batch_type(serving),
         **_wrong_value(serving),
         **_bad_numbers(serving),
         "required_field": next(
@@ -117,6 +118,18 @@ def _pydantic(annotation: str, dtype: str = "") -> str:
     annotation = re.sub(r"\bfloat \| None\b", "FloatOrMissing", annotation)
     annotation = re.sub(r"\bfloat\b", "Float", annotation)
     return re.sub(r"\bint\b", integer, annotation)
+
+
+def _batch_type(serving: ServingPlan) -> dict[str, Any]:
+    """The type of the values batch.py reads for a predict that takes no frame."""
+    item = (
+        serving.item.removeprefix("list[").removesuffix("]")
+        if serving.width
+        else serving.item
+    )
+    base = item.split(" |")[0]
+    kind = base if base in ("int", "float", "bool", "str", "datetime") else "any"
+    return {"batch_type": kind, "batch_nullable": "| None" in item}
 
 
 def _item_type(serving: ServingPlan) -> str:
