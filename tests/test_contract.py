@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 from fastapi.testclient import TestClient
+from test_spark import spark_missing
 
 pytestmark = pytest.mark.slow
 
@@ -283,3 +284,81 @@ def test_batch_reads_integer_column_names(
     assert result.returncode == 0, result.stderr
     _, module = modules["matrix_model"]
     assert pd.read_csv(target)["prediction"].tolist() == module.predict(values).tolist()
+
+
+@pytest.fixture(scope="module")
+def spark_commands(
+    converted: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, int, str]]:
+    """`python -m lead_scoring.spark` on one Parquet file, without and with --rejects,
+    side by side (each starts its own JVM): a missing visits in row 3, columns in
+    another order, an extra one first, no id nor label."""
+    missing = spark_missing()
+    if missing is not None:
+        pytest.fail(missing)
+    folder = tmp_path_factory.mktemp("contract_spark")
+    frame = pd.DataFrame(
+        {
+            "note": ["x", "y", "z", "w"],
+            "region": ["north", None, "east", "south"],
+            "spend": [10.5, None, 1.0, 4.0],
+            "visits": pd.array([3, 30, None, 8], dtype="Int64"),
+        }
+    )
+    frame.to_parquet(folder / "leads.parquet", index=False)
+    environment = {k: v for k, v in os.environ.items() if k != "PYSPARK_PYTHON"}
+    environment["PYTHONPATH"] = str(converted / "lead_scoring" / "src")
+    runs = {"fail": [], "rejects": ["--rejects", "rejects"]}
+    started = {}
+    for name, extra in runs.items():
+        command = [
+            sys.executable, "-m", "lead_scoring.spark", "../leads.parquet", "out",
+            "--master", "local[1]", *extra,
+        ]  # fmt: skip
+        (folder / name).mkdir()
+        started[name] = subprocess.Popen(
+            command,
+            cwd=folder / name,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    done = {}
+    for name, process in started.items():
+        try:
+            output, _ = process.communicate(timeout=240)
+        finally:
+            process.kill()
+        done[name] = (folder / name, process.returncode, output)
+    return done
+
+
+def test_spark_reports_rows_that_break_the_contract(
+    spark_commands: dict[str, tuple[Path, int, str]],
+) -> None:
+    folder, returncode, output = spark_commands["fail"]
+    assert returncode == 1, output
+    assert "1 row(s) break predict()'s data contract" in output
+    assert "visits: 1 row(s) missing" in output
+    assert "'note': 'z'" in output and "--rejects" in output
+    assert not (folder / "out").exists()
+
+
+def test_spark_maps_columns_by_name_and_writes_rejects(
+    spark_commands: dict[str, tuple[Path, int, str]],
+    modules: dict[str, tuple[ModuleType, ModuleType]],
+) -> None:
+    folder, returncode, output = spark_commands["rejects"]
+    assert returncode == 0, output
+    rejected = pd.read_parquet(folder / "rejects")
+    assert rejected["note"].tolist() == ["z"]
+    assert rejected["reason"].tolist() == ["visits: missing"]
+    scored = pd.read_parquet(folder / "out").sort_values("note")
+    _, module = modules["lead_scoring"]
+    frame = pd.DataFrame(
+        {"visits": [8, 3, 30], "spend": [4.0, 10.5, None]}  # rows w, x, y
+    )
+    frame["region"] = pd.Series(["south", "north", None], dtype="str")
+    expected = module.predict(frame)
+    np.testing.assert_allclose(scored["prediction"], expected, rtol=1e-12)
