@@ -66,6 +66,8 @@ class FieldPlan:
     kind: str = "str"
     #: True when missing values are allowed (the notebook's data had some).
     nullable: bool = False
+    #: True when predict gave the same answers with the column missing (an id, a label).
+    unread: bool = False
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,7 @@ def _field(index: int, column: Mapping[str, Any]) -> FieldPlan:
         label=label if type(label) is int else name,
         kind=str(column["type"]) if column["type"] in _FIELD_TYPES else "str",
         nullable=bool(column.get("nullable")),
+        unread=column.get("read") is False,
     )
 
 
