@@ -171,3 +171,23 @@ def matrix(folder: Path) -> Path:
         code(MATRIX_PREDICT, "nb2prod:predict"),
         code("predict(X)"),
     )
+
+
+TICKETS_SERIES_PREDICT = """\
+import pandas as pd
+
+
+def predict(texts: pd.Series) -> pd.Series:
+    return pd.Series(router.predict(texts), index=texts.index, name="team")
+"""
+
+
+def ticket_series(folder: Path) -> Path:
+    """A predict that takes the text column as a Series (its name is the default column)."""
+    return write(
+        folder / "ticket_series.ipynb",
+        code(TICKETS),
+        code(TICKETS_MODEL, "nb2prod:artifact"),
+        code(TICKETS_SERIES_PREDICT, "nb2prod:predict"),
+        code('predict(tickets["text"])'),
+    )

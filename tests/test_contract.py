@@ -32,6 +32,7 @@ BUILDERS = {
     "ticket_router": contract_notebooks.tickets,
     "sensor_model": contract_notebooks.sensors,
     "matrix_model": contract_notebooks.matrix,
+    "ticket_series": contract_notebooks.ticket_series,
 }
 
 
@@ -187,6 +188,19 @@ def test_batch_refuses_a_file_without_saying_which_column_holds_the_texts(
     scored = pd.read_csv(target)
     assert scored["prediction"].tolist() == module.predict(texts)
     assert scored["ticket_id"].tolist() == [7, 8, 9]
+
+
+def test_batch_reads_the_column_named_as_the_notebooks_series(
+    converted: Path, modules: dict[str, tuple[ModuleType, ModuleType]], tmp_path: Path
+) -> None:
+    texts = ["refund my money", "the app crashes"]
+    source, target = tmp_path / "tickets.csv", tmp_path / "scored.csv"
+    pd.DataFrame({"ticket_id": [7, 8], "text": texts}).to_csv(source, index=False)
+    result = batch(converted, "ticket_series", source, target)
+    assert result.returncode == 0, result.stderr
+    _, module = modules["ticket_series"]
+    expected = module.predict(pd.Series(texts, name="text")).tolist()
+    assert pd.read_csv(target)["prediction"].tolist() == expected
 
 
 def test_batch_maps_the_columns_of_a_2d_array_input(
