@@ -242,8 +242,10 @@ def test_hostile_values_round_trip_and_never_run(
     serve = trees[f"{src}/serve.py"]
     assert literal(serve, "COLUMNS") == names
     assert literal(serve, "EXAMPLE") == {"rows": contract["example"]}
-    assert literal(serve, "DTYPES") == {
-        c["name"]: c["dtype"] for c in contract["input"]["columns"][:-1]
+    assert literal(serve, "DTYPES") == {  # text columns of pandas' str dtype too
+        c["name"]: c["dtype"]
+        for c in contract["input"]["columns"]
+        if c["dtype"].lower().startswith(("float", "str"))
     }
     aliases = [
         keyword.value.value

@@ -350,6 +350,26 @@ def test_an_optional_column_may_be_left_out(
 
 
 @slow
+def test_a_missing_value_where_the_notebook_had_none_is_never_scored(
+    spark: SparkSession, churn: Package
+) -> None:
+    from pyspark.sql import functions as F
+
+    column = churn.spark.NOT_NULL[0]
+    frame = spark.createDataFrame(largest_input(churn))
+    first = frame.first()
+    assert first is not None
+    blank = F.when(F.col(column) == first[column], None).otherwise(F.col(column))
+    frame = frame.withColumn(column, blank)
+    rejected = churn.spark.rejects(frame).toPandas()
+    assert len(rejected) >= 1
+    assert set(rejected["reason"]) == {f"{column}: missing"}
+    assert churn.spark.rejects(frame.filter(~churn.spark.broken(frame))).count() == 0
+    with pytest.raises(Exception, match="where the notebook's data had"):
+        churn.spark.score(frame).collect()
+
+
+@slow
 def test_a_dataframe_result_keeps_its_columns_and_types(
     spark: SparkSession, frames: Package
 ) -> None:

@@ -49,7 +49,49 @@ def test_contract_of_a_frame_merges_calls() -> None:
         "dtype": "int64",
         "type": "int",
         "nullable": False,
+        "min": 1,  # the range covers both calls
+        "max": 2,
     }
+
+
+def test_contract_summarises_every_row_and_widens_ints_mixed_with_floats() -> None:
+    frame = pd.DataFrame({"n": range(300), "city": ["a", "b"] * 150})
+    frame.loc[250, "city"] = None  # a missing value far below the rows a case keeps
+    described = contract.describe(frame)
+    columns = {c["name"]: c for c in described["columns"]}
+    assert described["rows"] == 300
+    assert columns["n"]["min"] == 0 and columns["n"]["max"] == 299
+    assert columns["city"]["nullable"] is True
+    assert columns["city"]["categories"] == ["a", "b"]
+    assert columns["city"]["missing"] == "nan"
+    floats = contract.describe(pd.DataFrame({"n": [0.5], "city": ["c"]}))
+    merged = {c["name"]: c for c in contract.merge(described, floats)["columns"]}
+    assert (merged["n"]["type"], merged["n"]["dtype"]) == ("float", "float64")
+    assert merged["n"]["min"] == 0
+    assert merged["city"]["categories"] == ["a", "b", "c"]
+    counts = contract.describe(np.array([[1, 2, 3]]))
+    assert counts["width"] == 3 and counts["type"] == "int"
+    assert contract.merge(counts, contract.describe(np.ones((2, 3))))["type"] == "float"
+    lists = contract.describe([[1, 2], [3, 4]])
+    assert (lists["type"], lists["width"]) == ("list[int]", 2)
+    assert (
+        contract.merge(lists, contract.describe([[0.5, 1.0]]))["type"] == "list[float]"
+    )
+    numbered = contract.describe(pd.DataFrame(np.zeros((1, 2))))
+    assert [c.get("label") for c in numbered["columns"]] == [0, 1]
+
+
+def test_ablation_finds_the_columns_predict_reads() -> None:
+    frame = pd.DataFrame(
+        {"id": [1, 2, 3], "x": [1.0, 2.0, 3.0], "label": [0, 1, 0], "y": [4, 5, 6]}
+    )
+
+    def predict(data: pd.DataFrame) -> np.ndarray:
+        features = data.drop(columns=["id", "label"])  # the label must be there
+        return np.asarray(features["x"] * 2 + features["y"].fillna(0))
+
+    assert contract.ablate(predict, frame) == [False, True, False, True]
+    assert contract.ablate(predict, frame, limit=2) is None
 
 
 def test_example_is_plain_json() -> None:

@@ -31,8 +31,11 @@ _FIELD_TYPES = {
     "str": "str",
     "datetime": "datetime",
 }
-#: dtypes a request column is cast to (others stay as pandas reads them).
-_CAST = ("int", "uint", "float", "bool", "datetime")
+#: dtypes a request column is cast to (others stay as pandas reads them); casting to
+#: pandas' string dtypes also turns a missing value into the dtype's own marker.
+_CAST = ("int", "uint", "float", "bool", "datetime", "str", "string")
+#: The Python expression of each marker of a missing value a text column may hold.
+_MARKERS = {"nan": 'float("nan")', "NA": "pd.NA", "None": "None", "NaT": "pd.NaT"}
 #: Spark SQL types (pyspark.sql.types names) of the contract's value types.
 _SPARK_TYPES = {
     "int": "LongType()",
@@ -57,6 +60,14 @@ class FieldPlan:
     optional: bool = False
     #: The column's dtype in the notebook (``int32``, ``float64``...): bounds its values.
     dtype: str = ""
+    #: The column's key in the notebook's frame: ``column``, or an integer such as 0.
+    label: str | int = ""
+    #: The contract's value type: ``int``, ``float``, ``bool``, ``str`` or ``datetime``.
+    kind: str = "str"
+    #: True when missing values are allowed (the notebook's data had some).
+    nullable: bool = False
+    #: True when predict gave the same answers with the column missing (an id, a label).
+    unread: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,8 +78,8 @@ class ServingPlan:
     kind: str
     #: The fields of one row (DataFrame input).
     fields: tuple[FieldPlan, ...]
-    #: dtypes to cast request columns to, by column.
-    dtypes: tuple[tuple[str, str], ...]
+    #: dtypes to cast request columns to, by column (its key in the frame).
+    dtypes: tuple[tuple[str | int, str], ...]
     #: Annotation of one input item (list, array, series) or of the input (scalar).
     item: str
     #: Annotation of the response's ``predictions``.
@@ -79,11 +90,28 @@ class ServingPlan:
     example: Any
     #: What the notebook's predict returned for it.
     example_output: Any
+    #: Text columns of dtype object and the notebook's marker of a missing value in
+    #: each (a Python expression): a request's null becomes it, not None.
+    missing: tuple[tuple[str | int, str], ...] = ()
+    #: Values in each item of a 2-D input (a row of an array or a list of lists).
+    width: int | None = None
+    #: The name the notebook's Series had, or its column's name.
+    name: str = ""
 
     @property
     def uses_datetime(self) -> bool:
         """True when a field is a datetime."""
         return any("datetime" in f.annotation for f in self.fields)
+
+    @property
+    def relabels(self) -> bool:
+        """True when a column's key in the frame is not its JSON name (``0``)."""
+        return any(f.label != f.column for f in self.fields)
+
+    @property
+    def read_fields(self) -> tuple[FieldPlan, ...]:
+        """The fields predict reads: the columns a row must have."""
+        return tuple(f for f in self.fields if not f.optional)
 
 
 def serving_plan(contract: Mapping[str, Any]) -> ServingPlan | None:
@@ -97,18 +125,26 @@ def serving_plan(contract: Mapping[str, Any]) -> ServingPlan | None:
     ):
         return None
     fields: tuple[FieldPlan, ...] = ()
-    dtypes: tuple[tuple[str, str], ...] = ()
+    dtypes: tuple[tuple[str | int, str], ...] = ()
     if source["kind"] == "dataframe":
         fields = tuple(_field(i, column) for i, column in enumerate(source["columns"]))
-        dtypes = tuple(  # a column the request may leave out stays as pandas reads it
-            (c["name"], c["dtype"])
-            for c in source["columns"]
-            if c["dtype"].lower().startswith(_CAST) and not c.get("optional")
+        dtypes = tuple(  # a column predict does not read stays as pandas reads it
+            (field.label, field.dtype)
+            for field in fields
+            if field.dtype.lower().startswith(_CAST) and not field.optional
         )
     example = contract.get("example")
     body = {"rows": example} if source["kind"] == "dataframe" else {"inputs": example}
     if source["kind"] == "scalar":
         body = {"input": example}
+    missing = tuple(
+        (field.label, _MARKERS.get(column.get("missing", "nan"), 'float("nan")'))
+        for field, column in zip(fields, source.get("columns", []), strict=False)
+        if column["type"] == "str"
+        and column["dtype"] == "object"
+        and not field.optional
+    )
+    width = source.get("width")
     return ServingPlan(
         kind=source["kind"],
         fields=fields,
@@ -118,6 +154,9 @@ def serving_plan(contract: Mapping[str, Any]) -> ServingPlan | None:
         output_kind=result["kind"],
         example=body,
         example_output=contract.get("example_output"),
+        missing=missing,
+        width=width if isinstance(width, int) and width > 0 else None,
+        name=str(source.get("name") or "") if source["kind"] == "series" else "",
     )
 
 
@@ -210,11 +249,21 @@ def _field(index: int, column: Mapping[str, Any]) -> FieldPlan:
     )
     attribute = name if plain and name not in _RESERVED else f"column_{index}"
     annotation = _FIELD_TYPES.get(column["type"], "str")
-    optional = bool(column.get("optional"))
+    # optional: some call's frame lacked the column, or predict does not read it
+    optional = bool(column.get("optional")) or column.get("read") is False
     if column.get("nullable") or optional:
         annotation += " | None"
+    label = column.get("label", name)
     return FieldPlan(
-        name, attribute, annotation, optional, str(column.get("dtype", ""))
+        column=name,
+        attribute=attribute,
+        annotation=annotation,
+        optional=optional,
+        dtype=str(column.get("dtype", "")),
+        label=label if type(label) is int else name,
+        kind=str(column["type"]) if column["type"] in _FIELD_TYPES else "str",
+        nullable=bool(column.get("nullable")),
+        unread=column.get("read") is False,
     )
 
 
@@ -222,7 +271,8 @@ def _item(source: Mapping[str, Any]) -> str:
     if source["kind"] in ("series", "array"):
         item = _FIELD_TYPES.get(source.get("type", "float"), "str")
         if source["kind"] == "array" and source.get("ndim", 1) == 2:
-            return f"list[{item}]"
+            nullable = source.get("nullable") and item == "float"
+            return f"list[{item} | None]" if nullable else f"list[{item}]"
         return f"{item} | None" if source.get("nullable") or item == "float" else item
     return _json_type(source.get("type", "Any"))
 

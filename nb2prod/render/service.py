@@ -63,7 +63,8 @@ def service_files(
         "max_body_bytes": MAX_BODY_BYTES,
         "row_bytes": _row_bytes(serving),
         "field_types": [_pydantic(f.annotation, f.dtype) for f in serving.fields],
-        "item_type": _pydantic(serving.item),
+        "item_type": _item_type(serving),
+        **_batch_type(serving),
         **_wrong_value(serving),
         **_bad_numbers(serving),
         "required_field": next(
@@ -117,6 +118,27 @@ def _pydantic(annotation: str, dtype: str = "") -> str:
     annotation = re.sub(r"\bfloat \| None\b", "FloatOrMissing", annotation)
     annotation = re.sub(r"\bfloat\b", "Float", annotation)
     return re.sub(r"\bint\b", integer, annotation)
+
+
+def _batch_type(serving: ServingPlan) -> dict[str, Any]:
+    """The type of the values batch.py reads for a predict that takes no frame."""
+    item = (
+        serving.item.removeprefix("list[").removesuffix("]")
+        if serving.width
+        else serving.item
+    )
+    base = item.split(" |")[0]
+    kind = base if base in ("int", "float", "bool", "str", "datetime") else "any"
+    return {"batch_type": kind, "batch_nullable": "| None" in item}
+
+
+def _item_type(serving: ServingPlan) -> str:
+    """serve.py's annotation of one item: a 2-D input's rows hold exactly its width."""
+    item = _pydantic(serving.item)
+    if serving.width is None:
+        return item
+    width = serving.width
+    return f"Annotated[{item}, Field(min_length={width}, max_length={width})]"
 
 
 def _row_bytes(serving: ServingPlan) -> int:

@@ -68,13 +68,13 @@ class Session:
             attempt = self.attempts.get(name, 0) + 1
             if attempt > self.max_calls:
                 result = function(*args, **kwargs)
-                self._observe(name, args, kwargs, result)
+                self._observe(name, function, args, kwargs, result)
                 return result
             self.attempts[name] = attempt
             case = self.folder / "cases" / name / f"{attempt:03d}"
             inputs = self._store_inputs(name, case, args, kwargs)
             result = function(*args, **kwargs)
-            self._observe(name, args, kwargs, result)
+            self._observe(name, function, args, kwargs, result)
             if inputs is not None:
                 self._finish_case(case, name, module, function, inputs, result)
             return result
@@ -83,24 +83,40 @@ class Session:
         return recorded
 
     def _observe(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any
+        self,
+        name: str,
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        result: Any,
     ) -> None:
         """Note the types of every call, and the data contract of the entrypoint."""
         try:
             signature = self.signatures.setdefault(name, Signature())
             signature.observe(args, kwargs, result)
             if name == self.entrypoint and args:
-                self._observe_contract(args[0], result)
+                self._observe_contract(function, args, kwargs, result)
         except Exception as exc:  # describing must never break the notebook
             self._warn(
                 f"{name}: the types of a call could not be described ({_brief(exc)})"
             )
 
-    def _observe_contract(self, data: Any, result: Any) -> None:
+    def _observe_contract(
+        self,
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        result: Any,
+    ) -> None:
+        """Describe the whole input (every row), and on the first call of a frame,
+        find the columns predict reads: ablation on the rows a case keeps."""
+        data = args[0]
         described = {
             "input": contract.describe(data),
             "output": contract.describe(result),
         }
+        if described["input"]["kind"] == "dataframe" and not self.contract:
+            self._mark_read_columns(function, args, kwargs, described["input"])
         if not self.contract:
             self.contract = {
                 **described,
@@ -110,6 +126,26 @@ class Session:
             return
         for side in ("input", "output"):
             self.contract[side] = contract.merge(self.contract[side], described[side])
+
+    def _mark_read_columns(
+        self,
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        described: dict[str, Any],
+    ) -> None:
+        """Mark each column ``read`` or not: the ones not read (ids, labels) are optional."""
+
+        def call(frame: Any) -> Any:
+            return function(frame, *args[1:], **kwargs)
+
+        self._replaying = True  # the ablation's calls are not recorded
+        try:
+            reads = contract.ablate(call, self._head(args[0]))
+        finally:
+            self._replaying = False
+        for column, read in zip(described["columns"], reads or [], strict=False):
+            column["read"] = read
 
     def _store_inputs(
         self, name: str, case: Path, args: tuple[Any, ...], kwargs: dict[str, Any]
