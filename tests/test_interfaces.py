@@ -4,9 +4,8 @@ Parquet files (columns in another order, an extra column first), and Spark.
 
 Each notebook converts once (module-scoped), with the interfaces asked for in its
 folder's ``[tool.nb2prod]`` table (the suite's conftest sets NB2PROD_INTERFACES=direct
-for every other test). Tests marked ``KNOWN BUG`` assert that a bug still present in
-the templates is *reported*, naming the interface; once the fix is merged they flip
-to asserting equivalence.
+for every other test). A hand-edited server shows that a difference is reported,
+naming the interface.
 """
 
 from __future__ import annotations
@@ -119,32 +118,52 @@ def tickets(tmp_path_factory: pytest.TempPathFactory) -> Converted:
     return convert(folder, SAMPLES / "ticket_triage_text.ipynb", "all")
 
 
-# KNOWN BUG (issue 11, HTTP): a string column null in every row of a request reaches
-# predict() as None, not NaN, so SimpleImputer leaves it; the served answer differs.
-# After the serve template's fix: assert exit 0 and HTTP "equivalent".
-def test_an_all_null_string_column_over_http_is_a_mismatch_naming_http(
+def test_an_all_null_string_column_over_http_is_filled_as_in_the_notebook(
     null_city: Converted,
 ) -> None:
-    assert null_city.run.exit_code == 1, null_city.run.stdout
-    stdout = null_city.run.stdout
-    assert "mismatch: HTTP: call 002 row 0: expected 0.68" in stdout
-    assert "not equivalent: HTTP differ" in stdout
-    http = null_city.interface("HTTP")
-    assert http["status"] == "mismatch"
-    assert [c["equal"] for c in http["calls"]] == [True, False]
-    assert http["mismatches"][0].startswith("HTTP: call 002 row 0: expected")
-    assert null_city.report["ok"] is False
-    # The direct call and both batch files give the notebook's answers.
-    assert all(f["equal"] == f["calls"] for f in null_city.report["functions"])
-    for name in ("batch CSV", "batch Parquet"):
-        assert null_city.interface(name)["status"] == "equivalent"
-        assert len(null_city.interface(name)["calls"]) == 2
+    # A request whose city is null in every row reaches predict() with the
+    # notebook's missing marker (NaN), so SimpleImputer fills it as it did there.
+    assert null_city.run.exit_code == 0, null_city.run.stdout
+    assert null_city.report["ok"] is True
+    for name in ("HTTP", "batch CSV", "batch Parquet"):
+        found = null_city.interface(name)
+        assert found["status"] == "equivalent", found
+        assert [c["equal"] for c in found["calls"]] == [True, True]
 
 
 def test_verify_replays_through_the_interfaces_too(null_city: Converted) -> None:
     again = run_cli("verify", null_city.notebook, "--out", null_city.out)
-    assert again.exit_code == 1
-    assert "mismatch: HTTP: call 002 row 0" in again.stdout
+    assert again.exit_code == 0, again.stdout
+    assert "predict through HTTP" in again.stdout
+    assert "through direct, HTTP, batch CSV, batch Parquet" in again.stdout
+
+
+def test_a_server_that_answers_differently_is_a_mismatch_naming_http(
+    null_city: Converted, tmp_path: Path
+) -> None:
+    notebook = Path(shutil.copy(null_city.notebook, tmp_path))
+    out = Path(shutil.copytree(null_city.out, tmp_path / "out"))
+    (serve,) = out.glob("*/src/*/serve.py")
+    text = serve.read_text("utf-8")
+    assert "    return predict(frame)\n" in text
+    serve.write_text(text.replace(
+        "    return predict(frame)\n", "    return predict(frame.iloc[::-1])\n"
+    ), "utf-8")  # fmt: skip
+    edited = run_cli(
+        "verify", notebook, "--out", out, "--interfaces", "http,batch",
+        "--json", tmp_path / "report.json",
+    )  # fmt: skip
+    assert edited.exit_code == 1, edited.stdout + edited.stderr
+    report = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    assert report["ok"] is False
+    http = next(i for i in report["interfaces"] if i["interface"] == "HTTP")
+    assert http["status"] == "mismatch"
+    assert http["mismatches"][0].startswith("HTTP: call 001 row 0: expected")
+    # The direct call and the batch files still give the notebook's answers.
+    assert all(f["equal"] == f["calls"] for f in report["functions"])
+    for other in report["interfaces"]:
+        if other["interface"] != "HTTP":
+            assert other["status"] == "equivalent", other
 
 
 def test_the_interfaces_option_wins_over_the_table(null_city: Converted) -> None:
@@ -189,25 +208,18 @@ def test_a_list_of_texts_sample_is_equivalent_over_http(tickets: Converted) -> N
     assert len(tickets.interface("HTTP")["calls"]) == 4
 
 
-# KNOWN BUG (issue 11, batch): for a predict(texts: list[str]), batch scores the
-# file's first column, here the extra id column: every prediction is wrong, exit 0.
-# After the batch template's fix: assert exit 0 and both batch files "equivalent".
-def test_batch_scoring_the_first_column_of_a_texts_file_is_a_mismatch(
+def test_batch_scores_the_named_text_column_of_a_file_with_an_id_first(
     tickets: Converted,
 ) -> None:
-    assert tickets.run.exit_code == 1
+    # The file has an id column first: batch reads the column --column names,
+    # never the first one.
+    assert tickets.run.exit_code == 0, tickets.run.stdout
     for name in ("batch CSV", "batch Parquet"):
-        found = tickets.interface(name)
-        assert found["status"] == "mismatch"
-        assert f"mismatch: {name}: call 001 row 0: expected 'billing'" in (
-            tickets.run.stdout
-        )
+        assert tickets.interface(name)["status"] == "equivalent"
+        assert len(tickets.interface(name)["calls"]) == 4
 
 
-# KNOWN BUG (issue 11, batch): a 2-D array predict gets every column of the file,
-# the extra id column included, and fails. After the batch fix (columns named by
-# the contract): assert what the fixed command does with such a file.
-def test_a_2d_array_predict_is_equivalent_over_http_and_fails_in_batch(
+def test_a_2d_array_predict_is_equivalent_over_http_and_in_batch(
     tmp_path: Path,
 ) -> None:
     notebook = write(
@@ -231,13 +243,9 @@ def test_a_2d_array_predict_is_equivalent_over_http_and_fails_in_batch(
         code("predict(X[:20])"),
     )
     matrix = convert(tmp_path, notebook, "http,batch")
-    assert matrix.interface("HTTP")["status"] == "equivalent"
-    assert matrix.run.exit_code == 1
-    csv = matrix.interface("batch CSV")
-    assert csv["mismatches"] == [
-        "batch CSV: call 001: exit 1: ValueError: could not convert string to "
-        "float: 'id-0'"
-    ]
+    assert matrix.run.exit_code == 0, matrix.run.stdout
+    for name in ("HTTP", "batch CSV", "batch Parquet"):
+        assert matrix.interface(name)["status"] == "equivalent"
 
 
 def test_an_interface_the_package_lacks_is_said_not_run(tickets: Converted) -> None:

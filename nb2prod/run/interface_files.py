@@ -28,8 +28,12 @@ from nb2prod.run.interface_common import (
 from nb2prod.standalone.compare import Tolerance
 
 
-def as_file(value: Any, name: str) -> Any:
-    """``value`` as a table a user would score: columns reversed, an id column first."""
+def as_file(value: Any, name: str) -> tuple[Any, list[str]]:
+    """``value`` as a table a user would score: columns reversed, an id column first.
+
+    With the ``--column`` arguments that name the value's columns when predict does
+    not take a frame (batch maps a frame's columns by name on its own).
+    """
     import pandas as pd
 
     if hasattr(value, "columns"):
@@ -44,8 +48,9 @@ def as_file(value: Any, name: str) -> Any:
     extra = EXTRA
     while extra in frame.columns:
         extra += "_"
+    named = [] if hasattr(value, "columns") else [str(c) for c in frame.columns]
     frame.insert(0, extra, [f"id-{i}" for i in range(len(frame))])
-    return frame
+    return frame, [argument for column in named for argument in ("--column", column)]
 
 
 def run_module(module: str, argv: list[str]) -> tuple[int, str]:
@@ -108,12 +113,12 @@ def batch(
                 work / f"in-{case.name}.{suffix}",
                 work / f"out-{case.name}.{suffix}",
             )
-            frame = as_file(case.value, parameter)
+            frame, columns = as_file(case.value, parameter)
             if suffix == "csv":
                 frame.to_csv(source, index=False)
             else:
                 frame.to_parquet(source, index=False)
-            code, said = run_module(module, [str(source), str(target)])
+            code, said = run_module(module, [str(source), str(target), *columns])
             if code != 0:
                 record(report, case, f"exit {code}: {last_line(said)}", len(frame))
                 continue
@@ -169,7 +174,7 @@ def spark(
                 work / f"spark-{case.name}.parquet",
                 work / f"spark-{case.name}",
             )
-            frame = as_file(case.value, parameter)
+            frame, _ = as_file(case.value, parameter)
             frame.to_parquet(source, index=False)
             try:
                 scored = module.score(module.read(session, str(source), "parquet"))
