@@ -33,9 +33,11 @@ from nb2prod.output.writing import (
     write,
 )
 from nb2prod.plan.planner import PackagePlan
+from nb2prod.run.environment import clean_environment
 from nb2prod.run.execute import Progress, Recording, execute
 from nb2prod.run.replay import VerifyReport, replay
 from nb2prod.settings import Job
+from nb2prod.standalone.compare import Tolerance
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,8 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
     4. require a recorded call of every feature and predict function;
     5. render the package once, with the run's facts (artifacts, cases, fixtures,
        pinned versions, contract); write everything, the lock last;
-    6. replay the recorded calls against the written package in a fresh process.
+    6. replay the recorded calls against the written package in a fresh process,
+       in its clean environment unless ``--isolation none``.
     """
     prepared = prepare(job, read_notebook(job.notebook, job.max_bytes))
     require_writable(job.folder)
@@ -106,12 +109,7 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
         )
         write(written, generated.lock)
         keep_executed(recording, generated.folder)
-    report = replay(
-        job.folder / "src",
-        job.package,
-        job.folder / "tests" / "cases",
-        before.tolerance,
-    )
+    report = replay_in(job, job.folder / "tests" / "cases", before.tolerance)
     return Proof(prepared, generated, written, recording, report)
 
 
@@ -129,10 +127,25 @@ def verify(job: Job, progress: Progress | None = None) -> Proof:
     facts = RunFacts.from_lock(prepared.previous, job)
     with _run_folder(job.folder) as folder:
         recording = _run(prepared, folder, facts, progress)
-        report = replay(
-            job.folder / "src", job.package, recording.folder / "cases", facts.tolerance
-        )
+        report = replay_in(job, recording.folder / "cases", facts.tolerance)
     return Proof(prepared, None, None, recording, report)
+
+
+def replay_in(job: Job, cases: Path, tolerance: Tolerance) -> VerifyReport:
+    """Replay ``cases`` against the package on disk, where ``job.isolation`` says:
+    in its clean environment (built or reused), or with nb2prod's own Python."""
+    if job.isolation == "none":
+        return replay(job.folder / "src", job.package, cases, tolerance)
+    with clean_environment(job.folder) as environment:
+        return replay(
+            environment.site,
+            job.package,
+            cases,
+            tolerance,
+            environment.python,
+            clean=True,
+            folder=job.folder,
+        )
 
 
 @dataclass(frozen=True)

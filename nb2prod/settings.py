@@ -7,11 +7,13 @@ The project table lives in the repository's pyproject.toml::
     [tool.nb2prod]
     out = "packages"                 # where package folders go (default: beside each notebook)
     max-calls = 5                    # defaults for every notebook: kernel, rtol, atol,
-                                     # max-calls, max-rows, max-size (MiB of a notebook file)
+                                     # max-calls, max-rows, max-size (MiB of a notebook file),
+                                     # isolation ("venv" or "none")
     [tool.nb2prod.notebooks."analysis/churn.ipynb"]
     name = "churn"                   # per notebook: name, out, and any default above
 
 Paths are relative to the pyproject.toml. Command-line options win over the table.
+``isolation`` falls back to ``$NB2PROD_ISOLATION``, then to ``venv``.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import ast
 import dataclasses
 import difflib
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nb2prod.errors import ProjectConfigError
+from nb2prod.errors import ProjectConfigError, UsageError
 from nb2prod.notebook.read import DEFAULT_MAX_BYTES
 from nb2prod.plan.naming import sanitise
 from nb2prod.standalone.compare import Tolerance
@@ -34,6 +37,12 @@ from nb2prod.standalone.recorder import MAX_CALLS, MAX_ROWS
 
 #: Comparison tolerance when neither the options nor the lock give one.
 DEFAULT_TOLERANCE = Tolerance()
+
+#: Where convert and verify replay the recorded calls: a clean environment with only
+#: the package and its declared dependencies, or nb2prod's own (faster, proves less).
+ISOLATIONS = ("venv", "none")
+#: The isolation when neither the options, the project nor this variable give one.
+ISOLATION_VARIABLE = "NB2PROD_ISOLATION"
 
 #: Keys valid for every notebook, with the type each value must have.
 _DEFAULTS: dict[str, type | tuple[type, ...]] = {
@@ -44,6 +53,7 @@ _DEFAULTS: dict[str, type | tuple[type, ...]] = {
     "max-calls": int,
     "max-rows": int,
     "max-size": (int, float),
+    "isolation": str,
 }
 #: Keys valid only for one notebook.
 _PER_NOTEBOOK: dict[str, type | tuple[type, ...]] = {**_DEFAULTS, "name": str}
@@ -93,6 +103,8 @@ class Settings:
     max_rows: int | None = None
     #: Largest notebook file read, in MiB.
     max_size: float | None = None
+    #: Where the recorded calls replay: "venv" or "none".
+    isolation: str | None = None
     #: The pyproject.toml these came from, if any.
     source: Path | None = None
 
@@ -127,6 +139,8 @@ class Job:
     tolerance: Tolerance | None = None
     #: How much the recorder keeps.
     limits: Limits = field(default_factory=Limits)
+    #: Replay in a clean environment ("venv") or in nb2prod's own ("none").
+    isolation: str = "venv"
 
     def run_options(self, parameters: Mapping[str, str]) -> RunOptions:
         """How to run the notebook with these parameter literals."""
@@ -145,6 +159,7 @@ def job_for(
     atol: float | None = None,
     max_calls: int | None = None,
     max_rows: int | None = None,
+    isolation: str | None = None,
 ) -> Job:
     """The job for ``notebook``: the options given, else the project's, else defaults."""
     settings = settings_for(notebook).override(
@@ -155,6 +170,7 @@ def job_for(
         atol=atol,
         max_calls=max_calls,
         max_rows=max_rows,
+        isolation=isolation,
     )
     # The name's validity is checked when planning, after the tags: `check` skips
     # a notebook without tags whatever its file is called.
@@ -173,7 +189,19 @@ def job_for(
             settings.max_calls or Limits.max_calls,
             settings.max_rows or Limits.max_rows,
         ),
+        isolation=_isolation(settings),
     )
+
+
+def _isolation(settings: Settings) -> str:
+    # The option and the table are checked where they are read; the variable here.
+    chosen = settings.isolation or os.environ.get(ISOLATION_VARIABLE) or ISOLATIONS[0]
+    if chosen not in ISOLATIONS:
+        raise UsageError(
+            f"${ISOLATION_VARIABLE} must be one of {', '.join(ISOLATIONS)}, "
+            f"not {chosen!r}"
+        )
+    return chosen
 
 
 def literal(value: str) -> str:
@@ -232,6 +260,7 @@ def settings_for(notebook: Path) -> Settings:
         max_calls=merged.get("max-calls"),
         max_rows=merged.get("max-rows"),
         max_size=float(merged["max-size"]) if "max-size" in merged else None,
+        isolation=merged.get("isolation"),
         source=path,
     )
 
@@ -276,6 +305,11 @@ def _checked(
         if isinstance(value, float) and not math.isfinite(value):
             raise ProjectConfigError(
                 f"{path}: {where}: '{key}' must be a finite number, not {value!r}"
+            )
+        if key == "isolation" and value not in ISOLATIONS:
+            raise ProjectConfigError(
+                f"{path}: {where}: 'isolation' must be one of {', '.join(ISOLATIONS)}, "
+                f"not {value!r}"
             )
         positive = isinstance(value, int | float) and value > 0
         if key in ("max-calls", "max-rows", "max-size") and not positive:

@@ -22,6 +22,7 @@ from rich.progress import (
 from nb2prod import __version__
 from nb2prod.cli.options import (
     AtolOption,
+    IsolationOption,
     JsonOption,
     KernelOption,
     MaxCallsOption,
@@ -164,6 +165,7 @@ def convert(
     json_report: JsonOption = None,
     max_calls: MaxCallsOption = None,
     max_rows: MaxRowsOption = None,
+    isolation: IsolationOption = None,
 ) -> None:
     """Write NOTEBOOK's package, run the notebook, and prove the package computes the same.
 
@@ -190,6 +192,7 @@ def convert(
             atol=atol,
             max_calls=max_calls,
             max_rows=max_rows,
+            isolation=isolation.value if isolation else None,
         )
         require_usable(job.folder.parent, json_report)
         if no_execute:
@@ -218,6 +221,7 @@ def verify(
     json_report: JsonOption = None,
     max_calls: MaxCallsOption = None,
     max_rows: MaxRowsOption = None,
+    isolation: IsolationOption = None,
 ) -> None:
     """Run each notebook again and compare its calls with the package already on disk.
 
@@ -247,6 +251,7 @@ def verify(
                 atol=atol,
                 max_calls=max_calls,
                 max_rows=max_rows,
+                isolation=isolation.value if isolation else None,
             )
             require_usable(job.folder.parent, json_report)
             try:

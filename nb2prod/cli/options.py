@@ -4,13 +4,20 @@ stated once in :mod:`nb2prod.settings`)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from nb2prod.errors import UsageError
-from nb2prod.settings import DEFAULT_TOLERANCE, Limits, literal
+from nb2prod.settings import (
+    DEFAULT_TOLERANCE,
+    ISOLATION_VARIABLE,
+    ISOLATIONS,
+    Limits,
+    literal,
+)
 
 NotebookArg = Annotated[
     Path, typer.Argument(help="The notebook (.ipynb).", show_default=False)
@@ -73,6 +80,27 @@ MaxRowsOption = Annotated[
         min=1,
         help="Rows kept of a large input; its output is recomputed on them "
         f"[default: {Limits.max_rows}].",
+    ),
+]
+
+
+class Isolation(StrEnum):
+    """Where convert and verify replay (:data:`nb2prod.settings.ISOLATIONS`)."""
+
+    venv = "venv"
+    none = "none"
+
+
+assert tuple(i.value for i in Isolation) == ISOLATIONS
+
+IsolationOption = Annotated[
+    Isolation | None,
+    typer.Option(
+        "--isolation",
+        help="Replay the recorded calls in a clean environment with only the package "
+        "and its declared dependencies (venv), or in nb2prod's own (none: faster, "
+        f"proves less) [default: ${ISOLATION_VARIABLE}, else venv].",
+        show_default=False,
     ),
 ]
 
