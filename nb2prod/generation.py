@@ -32,8 +32,14 @@ from nb2prod.notebook.tags import Selection, select
 from nb2prod.notebook.vocabulary import Role, load_vocabulary
 from nb2prod.output.fastcheck import fingerprint
 from nb2prod.output.lock import Lock, read_lock, sha256
+from nb2prod.output.paths import contained
 from nb2prod.plan.artifacts import SavedArtifact, saved_artifacts
-from nb2prod.plan.dependencies import Dependency, resolve
+from nb2prod.plan.dependencies import (
+    Dependency,
+    provided,
+    rendered_imports,
+    resolve,
+)
 from nb2prod.plan.learned import (
     learned_entries,
     learned_values,
@@ -41,6 +47,7 @@ from nb2prod.plan.learned import (
 )
 from nb2prod.plan.local_modules import find_local_modules
 from nb2prod.plan.naming import package_name, refuse_shadowing
+from nb2prod.plan.pickled import PICKLE_SUFFIXES, modules_in
 from nb2prod.plan.planner import PackagePlan, make_plan
 from nb2prod.plan.serving import serving_plan, spark_plan
 from nb2prod.render.formatting import format_files
@@ -191,39 +198,49 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
     saved = saved_artifacts([name for name, _ in plan.artifacts], facts.artifacts)
     locked = previous.dependencies if previous else {}
     owners = previous.modules if previous else {}
-    runtime, unknown = resolve(
-        _runtime_modules(plan, saved, batch=serving is not None),
-        locked,
-        job.package,
-        facts.pinned,
-        owners,
-    )
-    tests, unknown_tests = resolve(
-        _test_modules(plan), locked, job.package, None, owners
-    )
-    tests = [
-        d for d in tests if d.distribution not in {r.distribution for r in runtime}
+    loaded, fixtures = _saved_modules(facts, job.folder, owners)
+    runtime_modules = [
+        *_runtime_modules(plan, saved, batch=serving is not None),
+        *loaded,
     ]
+    if serving is not None and serving.kind == "array":  # the server's np.asarray
+        runtime_modules.append("numpy")
+    test_modules = [*_test_modules(plan), *fixtures]
     # Recorded once, like versions: check must not depend on who runs it.
     python = (previous.python if previous else "") or _running_python()
-    rendered = render(
-        RenderInput(
-            plan=plan,
-            dependencies=tuple(runtime),
-            test_dependencies=tuple(tests),
-            notebook_ref=_relative(job.notebook, job.folder.parent),
-            notebook_hash=prepared.selection.content_hash,
-            signatures=facts.signatures,
-            serving=serving,
-            spark=spark_plan(serving),
-            tolerance=facts.tolerance,
-            python=python,
-            artifacts=saved,
-            learned=learned,
-            regenerate=regenerate_options(job),
+    for _ in range(2):  # once more when the rendered code imports more than planned
+        runtime, unknown = resolve(
+            runtime_modules, locked, job.package, facts.pinned, owners
         )
-    )
-    files: dict[str, str | bytes] = dict(format_files(rendered))
+        tests, unknown_tests = resolve(test_modules, locked, job.package, None, owners)
+        tests = [
+            d for d in tests if d.distribution not in {r.distribution for r in runtime}
+        ]
+        rendered = render(
+            RenderInput(
+                plan=plan,
+                dependencies=tuple(runtime),
+                test_dependencies=tuple(tests),
+                notebook_ref=_relative(job.notebook, job.folder.parent),
+                notebook_hash=prepared.selection.content_hash,
+                signatures=facts.signatures,
+                serving=serving,
+                spark=spark_plan(serving),
+                tolerance=facts.tolerance,
+                python=python,
+                artifacts=saved,
+                learned=learned,
+                regenerate=regenerate_options(job),
+            )
+        )
+        files: dict[str, str | bytes] = dict(format_files(rendered))
+        shipped, tested = rendered_imports(files, job.package, owners)
+        more = sorted(set(shipped) - set(runtime_modules))
+        more_tests = sorted(set(tested) - set(runtime_modules) - set(test_modules))
+        if not more and not more_tests:
+            break
+        runtime_modules += more
+        test_modules += more_tests
     lock = dataclasses.replace(
         _lock(prepared, facts, files, [*runtime, *tests], python, saved),
         learned=learned_entries(plan, learned),
@@ -365,6 +382,28 @@ def _runtime_modules(
         *sorted({s.format for s in saved.values()}),
         *(["pandas"] if batch else []),
     ]
+
+
+def _saved_modules(
+    facts: RunFacts, folder: Path, owners: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """Modules the run's saved files need to load: artifacts and case files (the
+    package's), fixtures (its tests'). From the run's bytes, else from the files on
+    disk that the lock recorded, so ``check`` finds what ``convert`` found."""
+    wanted = (".skops", *PICKLE_SUFFIXES)
+    if facts.saved is not None:
+        files = {p: d for p, d in facts.saved.items() if p.endswith(wanted)}
+    else:
+        files = {}
+        for path in facts.recorded:
+            if path.endswith(wanted) and (found := contained(folder, path)).is_file():
+                files[path] = found.read_bytes()
+    fixtures = {p: d for p, d in files.items() if p.startswith("tests/fixtures/")}
+    others = {p: d for p, d in files.items() if p not in fixtures}
+    return (
+        provided(modules_in(others), owners),
+        provided(modules_in(fixtures), owners),
+    )
 
 
 def _test_modules(plan: PackagePlan) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -68,6 +69,61 @@ def resolve(
         )
     ]
     return found, unknown
+
+
+def provided(
+    modules: Iterable[str], owners: Mapping[str, str] | None = None
+) -> list[str]:
+    """The ``modules`` some distribution provides (here, or as the lock recorded).
+
+    For modules found in saved files rather than imports: ``__main__``, the
+    notebook's own classes or the standard library need no declaration.
+    """
+    owners = owners or {}
+    return sorted(
+        m
+        for m in set(modules)
+        if m not in sys.stdlib_module_names and (m in owners or m in distributions())
+    )
+
+
+def rendered_imports(
+    files: Mapping[str, str | bytes], package: str, owners: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """The distributions' modules the generated code imports: in ``src/`` (the
+    package's) and in ``tests/`` (its tests'). Code nb2prod adds, such as
+    ``import numpy as np`` for an annotation or the server's array input, imports
+    modules no notebook cell did; each must be declared all the same. Module-level
+    imports only."""
+    shipped: set[str] = set()
+    tested: set[str] = set()
+    for path, text in files.items():
+        if not path.endswith(".py") or not isinstance(text, str):
+            continue
+        if path.startswith("src/"):
+            shipped |= _imports(text)
+        elif path.startswith("tests/") and not path.startswith("tests/_replay/"):
+            tested |= _imports(text)
+    return (
+        provided(shipped - {package}, owners),
+        provided(tested - {package}, owners),
+    )
+
+
+def _imports(text: str) -> set[str]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    found: set[str] = set()
+    # Module level only: imports inside functions are the loaders' and comparators'
+    # optional ones (joblib or skops, whichever format an artifact has).
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.partition(".")[0])
+    return found
 
 
 @cache
