@@ -234,13 +234,12 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
             )
         )
         files: dict[str, str | bytes] = dict(format_files(rendered))
-        shipped, tested = rendered_imports(files, job.package, owners)
-        more = sorted(set(shipped) - set(runtime_modules))
-        more_tests = sorted(set(tested) - set(runtime_modules) - set(test_modules))
-        if not more and not more_tests:
+        shipped = [f"src/{job.package}/{m.name}.py" for m in plan.modules]
+        imported = rendered_imports(files, shipped, job.package, owners)
+        more = sorted(set(imported) - set(runtime_modules))
+        if not more:
             break
         runtime_modules += more
-        test_modules += more_tests
     lock = dataclasses.replace(
         _lock(prepared, facts, files, [*runtime, *tests], python, saved),
         learned=learned_entries(plan, learned),

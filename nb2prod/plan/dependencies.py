@@ -88,26 +88,23 @@ def provided(
 
 
 def rendered_imports(
-    files: Mapping[str, str | bytes], package: str, owners: Mapping[str, str]
-) -> tuple[list[str], list[str]]:
-    """The distributions' modules the generated code imports: in ``src/`` (the
-    package's) and in ``tests/`` (its tests'). Code nb2prod adds, such as
-    ``import numpy as np`` for an annotation or the server's array input, imports
-    modules no notebook cell did; each must be declared all the same. Module-level
-    imports only."""
-    shipped: set[str] = set()
-    tested: set[str] = set()
-    for path, text in files.items():
-        if not path.endswith(".py") or not isinstance(text, str):
-            continue
-        if path.startswith("src/"):
-            shipped |= _imports(text)
-        elif path.startswith("tests/") and not path.startswith("tests/_replay/"):
-            tested |= _imports(text)
-    return (
-        provided(shipped - {package}, owners),
-        provided(tested - {package}, owners),
-    )
+    files: Mapping[str, str | bytes],
+    paths: Iterable[str],
+    package: str,
+    owners: Mapping[str, str],
+) -> list[str]:
+    """The distributions' modules that the generated modules at ``paths`` import.
+
+    Code nb2prod adds to the notebook's, such as ``import numpy as np`` for an
+    annotation of values the calls showed, imports modules no notebook cell did;
+    each must be declared all the same. Module-level imports only.
+    """
+    found: set[str] = set()
+    for path in paths:
+        text = files.get(path)
+        if isinstance(text, str):
+            found |= _imports(text)
+    return provided(found - {package}, owners)
 
 
 def _imports(text: str) -> set[str]:
@@ -116,8 +113,6 @@ def _imports(text: str) -> set[str]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     found: set[str] = set()
-    # Module level only: imports inside functions are the loaders' and comparators'
-    # optional ones (joblib or skops, whichever format an artifact has).
     for node in tree.body:
         if isinstance(node, ast.Import):
             found |= {alias.name.partition(".")[0] for alias in node.names}
