@@ -111,12 +111,21 @@ def test_helper_module_ships_and_replays_in_the_clean_environment(
     )
 
 
-def test_numpy_the_annotations_import_is_declared(
-    converted: dict[str, object],
-) -> None:
-    package = Path(str(converted["package"]))
-    features = (package / "src" / "shop" / "features.py").read_text()
-    assert "import numpy as np" in features  # added for the recorded ndarrays
+def test_numpy_the_annotations_import_is_declared(tmp_path: Path) -> None:
+    """No shipped cell imports numpy, but the calls showed ndarrays, so the module
+    gets ``import numpy as np`` for its annotations: numpy must be declared, or the
+    package fails to import after ``pip install`` (the clean replay says so)."""
+    notebook = write(
+        tmp_path / "scale.ipynb",
+        code("import numpy as np"),
+        code("def scaled(values):\n    return values * 2.5", "nb2prod:feature"),
+        code("scaled(np.array([1.0, 2.0]))"),
+    )
+    result = run_cli("convert", notebook, "--isolation", "venv")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    package = tmp_path / "scale"
+    features = (package / "src" / "scale" / "features.py").read_text()
+    assert "import numpy as np" in features
     assert "numpy" in _names(_dependencies(package))
 
 
