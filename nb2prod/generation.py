@@ -32,14 +32,8 @@ from nb2prod.notebook.tags import Selection, select
 from nb2prod.notebook.vocabulary import Role, load_vocabulary
 from nb2prod.output.fastcheck import fingerprint
 from nb2prod.output.lock import Lock, read_lock, sha256
-from nb2prod.output.paths import contained
 from nb2prod.plan.artifacts import SavedArtifact, saved_artifacts
-from nb2prod.plan.dependencies import (
-    Dependency,
-    provided,
-    rendered_imports,
-    resolve,
-)
+from nb2prod.plan.dependencies import Dependency, rendered_imports, resolve
 from nb2prod.plan.learned import (
     learned_entries,
     learned_values,
@@ -47,9 +41,9 @@ from nb2prod.plan.learned import (
 )
 from nb2prod.plan.local_modules import find_local_modules
 from nb2prod.plan.naming import package_name, refuse_shadowing
-from nb2prod.plan.pickled import PICKLE_SUFFIXES, modules_in
+from nb2prod.plan.pickled import saved_modules
 from nb2prod.plan.planner import PackagePlan, make_plan
-from nb2prod.plan.serving import serving_plan, spark_plan
+from nb2prod.plan.serving import ServingPlan, serving_plan, spark_plan
 from nb2prod.render.formatting import format_files
 from nb2prod.render.model import RenderInput
 from nb2prod.render.package import render
@@ -198,21 +192,14 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
     saved = saved_artifacts([name for name, _ in plan.artifacts], facts.artifacts)
     locked = previous.dependencies if previous else {}
     owners = previous.modules if previous else {}
-    loaded, fixtures = _saved_modules(facts, job.folder, owners)
-    runtime_modules = [
-        *_runtime_modules(plan, saved, batch=serving is not None),
-        *loaded,
-    ]
-    if serving is not None and serving.kind == "array":  # the server's np.asarray
-        runtime_modules.append("numpy")
-    test_modules = [*_test_modules(plan), *fixtures]
+    loaded, fixtures = saved_modules(facts.saved, facts.recorded, job.folder, owners)
+    needed = [*_runtime_modules(plan, saved, serving), *loaded]
+    needed_tests = [*_test_modules(plan), *fixtures]
     # Recorded once, like versions: check must not depend on who runs it.
     python = (previous.python if previous else "") or _running_python()
     for _ in range(2):  # once more when the rendered code imports more than planned
-        runtime, unknown = resolve(
-            runtime_modules, locked, job.package, facts.pinned, owners
-        )
-        tests, unknown_tests = resolve(test_modules, locked, job.package, None, owners)
+        runtime, unknown = resolve(needed, locked, job.package, facts.pinned, owners)
+        tests, unknown_tests = resolve(needed_tests, locked, job.package, None, owners)
         tests = [
             d for d in tests if d.distribution not in {r.distribution for r in runtime}
         ]
@@ -234,12 +221,10 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
             )
         )
         files: dict[str, str | bytes] = dict(format_files(rendered))
-        shipped = [f"src/{job.package}/{m.name}.py" for m in plan.modules]
-        imported = rendered_imports(files, shipped, job.package, owners)
-        more = sorted(set(imported) - set(runtime_modules))
-        if not more:
+        imported = rendered_imports(files, job.package, plan.modules, owners)
+        if not (more := sorted(set(imported) - set(needed))):
             break
-        runtime_modules += more
+        needed += more
     lock = dataclasses.replace(
         _lock(prepared, facts, files, [*runtime, *tests], python, saved),
         learned=learned_entries(plan, learned),
@@ -373,36 +358,15 @@ def _require_shipping_cells(selection: Selection) -> None:
 
 
 def _runtime_modules(
-    plan: PackagePlan, saved: Mapping[str, SavedArtifact], *, batch: bool
+    plan: PackagePlan, saved: Mapping[str, SavedArtifact], serving: ServingPlan | None
 ) -> list[str]:
-    # The artifacts loader reads skops and joblib files; batch scoring reads with pandas.
+    # Artifacts load with skops/joblib, batch reads with pandas, arrays serve as numpy.
     return [
         *plan.runtime_modules,
         *sorted({s.format for s in saved.values()}),
-        *(["pandas"] if batch else []),
+        *(["pandas"] if serving else []),
+        *(["numpy"] if serving and serving.kind == "array" else []),
     ]
-
-
-def _saved_modules(
-    facts: RunFacts, folder: Path, owners: Mapping[str, str]
-) -> tuple[list[str], list[str]]:
-    """Modules the run's saved files need to load: artifacts and case files (the
-    package's), fixtures (its tests'). From the run's bytes, else from the files on
-    disk that the lock recorded, so ``check`` finds what ``convert`` found."""
-    wanted = (".skops", *PICKLE_SUFFIXES)
-    if facts.saved is not None:
-        files = {p: d for p, d in facts.saved.items() if p.endswith(wanted)}
-    else:
-        files = {}
-        for path in facts.recorded:
-            if path.endswith(wanted) and (found := contained(folder, path)).is_file():
-                files[path] = found.read_bytes()
-    fixtures = {p: d for p, d in files.items() if p.startswith("tests/fixtures/")}
-    others = {p: d for p, d in files.items() if p not in fixtures}
-    return (
-        provided(modules_in(others), owners),
-        provided(modules_in(fixtures), owners),
-    )
 
 
 def _test_modules(plan: PackagePlan) -> list[str]:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, packages_distributions, version
 
+from nb2prod.plan.model import ModulePlan
+
 
 @dataclass(frozen=True)
 class Dependency:
@@ -89,19 +91,19 @@ def provided(
 
 def rendered_imports(
     files: Mapping[str, str | bytes],
-    paths: Iterable[str],
     package: str,
+    modules: Iterable[ModulePlan],
     owners: Mapping[str, str],
 ) -> list[str]:
-    """The distributions' modules that the generated modules at ``paths`` import.
+    """The distributions' modules that the package's generated ``modules`` import.
 
     Code nb2prod adds to the notebook's, such as ``import numpy as np`` for an
     annotation of values the calls showed, imports modules no notebook cell did;
     each must be declared all the same. Module-level imports only.
     """
     found: set[str] = set()
-    for path in paths:
-        text = files.get(path)
+    for module in modules:
+        text = files.get(f"src/{package}/{module.name}.py")
         if isinstance(text, str):
             found |= _imports(text)
     return provided(found - {package}, owners)

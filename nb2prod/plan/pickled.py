@@ -15,7 +15,10 @@ import pickletools
 import re
 import zipfile
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+from nb2prod.plan.dependencies import provided
 
 #: Suffixes of the files read as pickles (joblib files are pickles with raw arrays).
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
@@ -25,6 +28,38 @@ PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 # genops cannot read (joblib writes array bytes between the opcodes).
 _STACK_GLOBAL = re.compile(rb"\x8c(?=[\x01-\xff])")  # checked by hand below
 _TEXT_GLOBAL = re.compile(rb"c([A-Za-z_][\w.]*)\n[A-Za-z_][\w.]*\n")
+
+
+def saved_modules(
+    saved: Mapping[str, bytes] | None,
+    recorded: Iterable[str],
+    folder: Path,
+    owners: Mapping[str, str],
+) -> tuple[list[str], list[str]]:
+    """Distributions' modules the run's saved files need: the package's (artifacts,
+    case files), its tests' (fixtures). From the run's bytes (``saved``), else from
+    the files on disk the lock ``recorded``, so ``check`` finds what ``convert`` did.
+    """
+    wanted = (".skops", *PICKLE_SUFFIXES)
+    if saved is not None:
+        files = {p: d for p, d in saved.items() if p.endswith(wanted)}
+    else:
+        files = {}
+        inside = folder.resolve()
+        for path in recorded:  # a hostile lock's path may lead anywhere: never out
+            found = (folder / path).resolve()
+            if (
+                path.endswith(wanted)
+                and found.is_relative_to(inside)
+                and found.is_file()
+            ):
+                files[path] = found.read_bytes()
+    fixtures = {p: d for p, d in files.items() if p.startswith("tests/fixtures/")}
+    others = {p: d for p, d in files.items() if p not in fixtures}
+    return (
+        provided(modules_in(others), owners),
+        provided(modules_in(fixtures), owners),
+    )
 
 
 def modules_in(files: Mapping[str, bytes]) -> set[str]:

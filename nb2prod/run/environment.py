@@ -35,16 +35,12 @@ from functools import cache
 from pathlib import Path
 
 from nb2prod.analysis import cache as cache_folder
-from nb2prod.errors import Nb2ProdError
+from nb2prod.errors import CleanEnvironmentError
 
 #: Written last into a complete environment; a folder without it is never used.
 MARKER = ".nb2prod-complete"
 #: Bumped when the way environments are built changes.
 _FORMAT = 1
-
-
-class EnvironmentError_(Nb2ProdError):
-    """The clean environment could not be built or the package not installed."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +80,7 @@ def declared(pyproject: Path) -> tuple[str, ...]:
     try:
         data = tomllib.loads(pyproject.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise EnvironmentError_(f"{pyproject}: cannot be read: {exc}") from None
+        raise CleanEnvironmentError(f"{pyproject}: cannot be read: {exc}") from None
     dependencies = data.get("project", {}).get("dependencies", [])
     return tuple(str(d) for d in dependencies)
 
@@ -208,7 +204,7 @@ def _run(command: list[str], what: str) -> None:
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
         detail = "\n".join(lines[-15:])
-        raise EnvironmentError_(f"{what} failed ({command[0]}):\n{detail}")
+        raise CleanEnvironmentError(f"{what} failed ({command[0]}):\n{detail}")
 
 
 def uv_index_options() -> list[str]:

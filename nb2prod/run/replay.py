@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from nb2prod import standalone
-from nb2prod.errors import Nb2ProdError
+from nb2prod.errors import MissingModuleError, Nb2ProdError
 from nb2prod.plan.dependencies import distributions
 from nb2prod.standalone import replaying
 from nb2prod.standalone.compare import Tolerance
@@ -144,10 +144,6 @@ def replay(
         for f in data["functions"]
     )  # fmt: skip
     return VerifyReport(functions, tolerance, data["package_file"])
-
-
-class MissingModuleError(Nb2ProdError):
-    """A recorded call needs a module the package's environment does not have."""
 
 
 def _missing(found: dict[str, str], package: str, folder: Path) -> str:
