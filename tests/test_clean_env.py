@@ -135,7 +135,7 @@ def test_the_environment_is_built_once_and_reused(
     package = Path(str(converted["package"]))
     envs = Path(os.environ["NB2PROD_CACHE_DIR"]) / "envs"
     complete = [e for e in envs.iterdir() if (e / MARKER).is_file()]
-    assert [e.name for e in complete] == [key(_dependencies(package))]
+    assert key(_dependencies(package)) in [e.name for e in complete]
     assert not [e for e in envs.iterdir() if ".building-" in e.name]
     with clean_environment(package) as environment:
         assert environment.reused and environment.build_seconds == 0.0
