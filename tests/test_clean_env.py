@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
+from nb2prod.errors import CleanEnvironmentError
 from nb2prod.plan.pickled import modules_in, pickle_modules
 from nb2prod.run.environment import MARKER, clean_environment, key, uv_binary
 from notebooks import code, write
@@ -188,14 +189,7 @@ def test_concurrent_builds_share_one_complete_environment(
     (a build that was killed) is rebuilt, never used."""
     monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
     package = tmp_path / "tiny"
-    (package / "src" / "tiny").mkdir(parents=True)
-    (package / "src" / "tiny" / "__init__.py").write_text("VALUE = 1\n")
-    (package / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["hatchling>=1.21"]\n'
-        'build-backend = "hatchling.build"\n[project]\nname = "tiny"\n'
-        'version = "0.1.0"\ndependencies = []\n'
-        '[tool.hatch.build.targets.wheel]\npackages = ["src/tiny"]\n'
-    )
+    _tiny(package)
     half = tmp_path / "cache" / "envs" / key([])
     half.mkdir(parents=True)
     (half / "junk").write_text("a build that was killed")
@@ -213,6 +207,36 @@ def test_concurrent_builds_share_one_complete_environment(
         thread.join()
     assert sorted(reused) == [False, True]
     assert (half / MARKER).is_file() and not (half / "junk").exists()
+
+
+def _tiny(package: Path, dependencies: str = "") -> None:
+    (package / "src" / "tiny").mkdir(parents=True)
+    (package / "src" / "tiny" / "__init__.py").write_text("VALUE = 1\n")
+    (package / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling>=1.21"]\n'
+        'build-backend = "hatchling.build"\n[project]\nname = "tiny"\n'
+        f'version = "0.1.0"\ndependencies = [{dependencies}]\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/tiny"]\n'
+    )
+
+
+def test_an_environment_that_cannot_be_built_is_one_error_and_never_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
+    _tiny(tmp_path / "tiny", '"absent @ file:///nonexistent/nb2prod-absent"')
+    with (
+        pytest.raises(CleanEnvironmentError) as raised,
+        clean_environment(tmp_path / "tiny"),
+    ):
+        pass
+    assert "installing the package's dependencies in a clean environment failed" in str(
+        raised.value
+    )
+    assert "--isolation none" in str(raised.value)
+    assert [p.name for p in (tmp_path / "cache" / "envs").iterdir()] == [
+        f"{key(['absent @ file:///nonexistent/nb2prod-absent'])}.lock"
+    ]
 
 
 def test_isolation_is_checked_where_it_is_set(tmp_path: Path) -> None:

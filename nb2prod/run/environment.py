@@ -204,7 +204,10 @@ def _run(command: list[str], what: str) -> None:
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
         detail = "\n".join(lines[-15:])
-        raise CleanEnvironmentError(f"{what} failed ({command[0]}):\n{detail}")
+        raise CleanEnvironmentError(
+            f"{what} failed ({Path(command[0]).name}; --isolation none replays "
+            f"without one):\n{detail}"
+        )
 
 
 def uv_index_options() -> list[str]:
