@@ -40,7 +40,7 @@ from nb2prod.errors import CleanEnvironmentError
 #: Written last into a complete environment; a folder without it is never used.
 MARKER = ".nb2prod-complete"
 #: Bumped when the way environments are built changes.
-_FORMAT = 1
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -162,8 +162,9 @@ def _build(root: Path, requirements: Sequence[str]) -> None:
         )  # fmt: skip
         if requirements:
             _run(
-                [uv, "pip", "install", "--quiet", "--python", str(_python_in(root)),
-                 *uv_index_options(), *requirements],
+                [uv, "pip", "install", "--quiet", "--compile-bytecode",
+                 "--python", str(_python_in(root)), *uv_index_options(),
+                 *requirements],
                 "installing the package's dependencies in a clean environment",
             )  # fmt: skip
         return
