@@ -95,6 +95,7 @@ def test_pickled_strings_declare_pyarrow_and_replay_equal(
     names = _names(_dependencies(package))
     assert {"pandas", "pyarrow"} <= names
     assert "equivalent" in str(converted["stdout"])
+    assert "replayed in a clean environment" in str(converted["stdout"])
     report = json.loads(Path(str(converted["folder"]), "2.json").read_text())
     assert report["ok"]
     # Replayed against the package installed from its folder, not its source.
@@ -239,13 +240,20 @@ def test_an_environment_that_cannot_be_built_is_one_error_and_never_cached(
     ]
 
 
-def test_isolation_is_checked_where_it_is_set(tmp_path: Path) -> None:
+def test_isolation_is_checked_where_it_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     notebook = write(
         tmp_path / "nb.ipynb", code("def f(x):\n    return x", "nb2prod:export")
     )
     (tmp_path / "pyproject.toml").write_text('[tool.nb2prod]\nisolation = "docker"\n')
     result = run_cli("convert", notebook, "--no-execute")
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     assert "'isolation' must be one of venv, none, not 'docker'" in result.stderr
     result = run_cli("convert", notebook, "--isolation", "docker")
     assert result.exit_code == 2
+    (tmp_path / "pyproject.toml").unlink()
+    monkeypatch.setenv("NB2PROD_ISOLATION", "docker")
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 2
+    assert "$NB2PROD_ISOLATION must be one of venv, none, not 'docker'" in result.stderr

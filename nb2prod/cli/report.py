@@ -114,6 +114,8 @@ def equivalence(console: Console, report: VerifyReport, recording: Recording) ->
                 f"{safe(mismatch.case)}{safe(where)}: {safe(mismatch.detail)}"
             )
     seconds = f"notebook ran in {recording.seconds:.1f} s"
+    if report.environment:
+        seconds += f"; replayed {report.environment}"
     tolerance = f"rtol={report.tolerance.rtol:g}, atol={report.tolerance.atol:g}"
     if report.ok:
         console.print(

@@ -74,6 +74,8 @@ class VerifyReport:
     package_file: str = ""
     #: Calls that were not stored and so not replayed, by function.
     not_stored: dict[str, int] = field(default_factory=dict)
+    #: Where the calls replayed ("in a clean environment", or with nb2prod's Python).
+    environment: str = ""
 
     @property
     def ok(self) -> bool:
@@ -143,7 +145,8 @@ def replay(
         )
         for f in data["functions"]
     )  # fmt: skip
-    return VerifyReport(functions, tolerance, data["package_file"])
+    where = "in a clean environment" if clean else "with nb2prod's Python"
+    return VerifyReport(functions, tolerance, data["package_file"], environment=where)
 
 
 def _missing(found: dict[str, str], package: str, folder: Path) -> str:
