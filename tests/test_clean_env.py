@@ -23,7 +23,9 @@ from pathlib import Path
 import joblib
 import pandas as pd
 import pytest
+import skops.io
 from conftest import run_cli
+from sklearn.linear_model import LogisticRegression
 
 from nb2prod.errors import CleanEnvironmentError
 from nb2prod.plan.pickled import modules_in, pickle_modules
@@ -181,6 +183,12 @@ def test_saved_files_name_their_modules(tmp_path: Path) -> None:
         }
     )
     assert {"pandas", "numpy", "pyarrow", "joblib"} <= found
+    model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+    skops.io.dump(model, tmp_path / "model.skops")
+    found = modules_in(
+        {"src/p/artifacts/model.skops": (tmp_path / "model.skops").read_bytes()}
+    )
+    assert "sklearn" in found
 
 
 def test_concurrent_builds_share_one_complete_environment(
