@@ -15,6 +15,8 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import tomllib
@@ -29,7 +31,14 @@ from sklearn.linear_model import LogisticRegression
 
 from nb2prod.errors import CleanEnvironmentError
 from nb2prod.plan.pickled import modules_in, pickle_modules
-from nb2prod.run.environment import MARKER, clean_environment, key, uv_binary
+from nb2prod.run.environment import (
+    MARKER,
+    clean_environment,
+    key,
+    pip_config,
+    uv_binary,
+    uv_index_options,
+)
 from notebooks import code, write
 
 HELPERS = "def normalise(city):\n    return city.strip().title()\n"
@@ -265,3 +274,23 @@ def test_isolation_is_checked_where_it_is_set(
     result = run_cli("convert", notebook, "--no-execute")
     assert result.exit_code == 2
     assert "$NB2PROD_ISOLATION must be one of venv, none, not 'docker'" in result.stderr
+
+
+def test_uv_gets_the_indexes_pip_is_configured_with() -> None:
+    """Read in-process, pip's settings are what `pip config list` reports."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    reported = {
+        line.partition("=")[0].rpartition(".")[2]: line.partition("=")[2].strip("'")
+        for line in listed.splitlines()
+    }
+    ours = pip_config()
+    for option in ("index-url", "extra-index-url", "find-links", "constraint"):
+        assert ours.get(option, "").split() == reported.get(option, "").split()
+    options = uv_index_options()
+    for url in ours.get("extra-index-url", "").split():
+        assert options[options.index(url) - 1] == "--extra-index-url"

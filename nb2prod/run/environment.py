@@ -17,6 +17,7 @@ module it needs.
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import importlib
 import json
@@ -232,7 +233,7 @@ def uv_index_options() -> list[str]:
     """uv options for the indexes, find-links and constraints pip is configured with.
 
     pip reads its configuration files and ``PIP_*`` variables; uv reads neither, so
-    ``pip config list`` says what they are. pip picks the best version over all its
+    :func:`pip_config` reads them for it. pip picks the best version over all its
     indexes, hence ``unsafe-best-match`` (uv's default trusts the first index only).
     """
     config = pip_config()
@@ -252,33 +253,39 @@ def uv_index_options() -> list[str]:
 
 @cache
 def pip_config() -> dict[str, str]:
-    """pip's effective settings (files, then ``PIP_*`` variables), by option name."""
-    ranked: list[tuple[int, str, str]] = []
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "config", "list"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        lines = done.stdout.splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
-        name, equals, value = line.partition("=")
-        if not equals:
+    """pip's effective settings, by option name, read as pip reads them (in-process:
+    ``pip config list`` costs a second): its configuration files, global then user
+    then site, ``[global]`` then ``[install]`` in each, then ``PIP_*`` variables."""
+    settings: dict[str, str] = {}
+    parser = configparser.RawConfigParser()
+    for path in _pip_config_files():
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
             continue
-        scope, _, option = name.strip().rpartition(".")
-        rank = _SCOPES.get(scope.partition(".")[0], 1)
-        ranked.append((rank, option, value.strip().strip("'\"")))
-    for variable, value in os.environ.items():  # pip without `config`: its variables
-        if variable.startswith("PIP_"):
-            ranked.append((len(_SCOPES), variable[4:].lower().replace("_", "-"), value))
-    return {option: value for _, option, value in sorted(ranked, key=lambda r: r[0])}
+    for section in ("global", "install"):
+        if parser.has_section(section):
+            settings.update(parser.items(section))
+    for variable, value in os.environ.items():
+        if variable.startswith("PIP_") and variable != "PIP_CONFIG_FILE":
+            settings[variable[4:].lower().replace("_", "-")] = value
+    return settings
 
 
-#: pip's configuration scopes, lowest precedence first.
-_SCOPES = {"global": 0, "install": 1, "user": 2, "site": 3, ":env:": 4}
+def _pip_config_files() -> list[Path]:
+    """pip's configuration files, lowest precedence first (pip's documented order)."""
+    chosen = os.environ.get("PIP_CONFIG_FILE")
+    if chosen == os.devnull:
+        return []
+    xdg = os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    home = Path.home()
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    files = [Path(d) / "pip" / "pip.conf" for d in xdg.split(os.pathsep) if d]
+    files += [Path("/etc/pip.conf"), home / ".pip" / "pip.conf"]
+    files += [config / "pip" / "pip.conf", Path(sys.prefix) / "pip.conf"]
+    if chosen:
+        files.append(Path(chosen))
+    return [f for f in files if f.is_file()]
 
 
 def _python_in(root: Path) -> Path:
