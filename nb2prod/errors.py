@@ -10,6 +10,8 @@ The hierarchy has one root; only the CLI catches it and maps it to an exit code:
     ├── ConversionError          one or more located problems in tagged cells
     ├── NotebookRunError         the notebook raised while papermill ran it
     ├── WriteRefusedError        convert would overwrite a file the user edited
+    ├── CleanEnvironmentError    the package's clean environment could not be built
+    ├── MissingModuleError       a replayed call needs a module the package lacks
     └── GeneratedCodeError       exit 3: nb2prod generated invalid Python (a bug)
 
 Any other exception reaching the CLI is a bug in nb2prod: exit 3.
@@ -171,6 +173,14 @@ class NotebookRunError(Nb2ProdError):
         super().__init__(message)
         #: The kernel's traceback, shown with --debug.
         self.details = kernel_traceback
+
+
+class CleanEnvironmentError(Nb2ProdError):
+    """The package's clean environment could not be built, or the package installed."""
+
+
+class MissingModuleError(Nb2ProdError):
+    """A replayed call needs a module the package's clean environment lacks."""
 
 
 class GeneratedCodeError(Nb2ProdError):

@@ -7,11 +7,10 @@ lock the last run left. Each runs once per command.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +32,13 @@ from nb2prod.notebook.vocabulary import Role, load_vocabulary
 from nb2prod.output.fastcheck import fingerprint
 from nb2prod.output.lock import Lock, read_lock, sha256
 from nb2prod.plan.artifacts import SavedArtifact, saved_artifacts
-from nb2prod.plan.dependencies import Dependency, resolve
-from nb2prod.plan.learned import (
-    learned_entries,
-    learned_values,
-    with_learned_artifacts,
-)
+from nb2prod.plan.dependencies import Dependency, rendered_imports, resolve
+from nb2prod.plan.learned import learned_entries, learned_values, with_learned_artifacts
 from nb2prod.plan.local_modules import find_local_modules
 from nb2prod.plan.naming import package_name, refuse_shadowing
+from nb2prod.plan.pickled import saved_modules
 from nb2prod.plan.planner import PackagePlan, make_plan
-from nb2prod.plan.serving import serving_plan, spark_plan
+from nb2prod.plan.serving import ServingPlan, serving_plan, spark_plan
 from nb2prod.render.formatting import format_files
 from nb2prod.render.model import RenderInput
 from nb2prod.render.package import render
@@ -99,7 +95,7 @@ class RunFacts:
     def with_run(self, recording: Recording, package: str) -> RunFacts:
         """These facts updated by a run that just happened; its files replace the last's."""
         saved = recorded_files(recording, package)
-        return dataclasses.replace(
+        return replace(
             self,
             signatures=recording.signatures,
             contract=recording.contract,
@@ -191,40 +187,40 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
     saved = saved_artifacts([name for name, _ in plan.artifacts], facts.artifacts)
     locked = previous.dependencies if previous else {}
     owners = previous.modules if previous else {}
-    runtime, unknown = resolve(
-        _runtime_modules(plan, saved, batch=serving is not None),
-        locked,
-        job.package,
-        facts.pinned,
-        owners,
-    )
-    tests, unknown_tests = resolve(
-        _test_modules(plan), locked, job.package, None, owners
-    )
-    tests = [
-        d for d in tests if d.distribution not in {r.distribution for r in runtime}
-    ]
+    loaded, fixtures = saved_modules(facts.saved, facts.recorded, job.folder, owners)
+    needed = [*_runtime_modules(plan, saved, serving), *loaded]
+    needed_tests = [*_test_modules(plan), *fixtures]
     # Recorded once, like versions: check must not depend on who runs it.
     python = (previous.python if previous else "") or _running_python()
-    rendered = render(
-        RenderInput(
-            plan=plan,
-            dependencies=tuple(runtime),
-            test_dependencies=tuple(tests),
-            notebook_ref=_relative(job.notebook, job.folder.parent),
-            notebook_hash=prepared.selection.content_hash,
-            signatures=facts.signatures,
-            serving=serving,
-            spark=spark_plan(serving),
-            tolerance=facts.tolerance,
-            python=python,
-            artifacts=saved,
-            learned=learned,
-            regenerate=regenerate_options(job),
+    for _ in range(2):  # once more when the rendered code imports more than planned
+        runtime, unknown = resolve(needed, locked, job.package, facts.pinned, owners)
+        tests, unknown_tests = resolve(needed_tests, locked, job.package, None, owners)
+        tests = [
+            d for d in tests if d.distribution not in {r.distribution for r in runtime}
+        ]
+        rendered = render(
+            RenderInput(
+                plan=plan,
+                dependencies=tuple(runtime),
+                test_dependencies=tuple(tests),
+                notebook_ref=_relative(job.notebook, job.folder.parent),
+                notebook_hash=prepared.selection.content_hash,
+                signatures=facts.signatures,
+                serving=serving,
+                spark=spark_plan(serving),
+                tolerance=facts.tolerance,
+                python=python,
+                artifacts=saved,
+                learned=learned,
+                regenerate=regenerate_options(job),
+            )
         )
-    )
-    files: dict[str, str | bytes] = dict(format_files(rendered))
-    lock = dataclasses.replace(
+        files: dict[str, str | bytes] = dict(format_files(rendered))
+        imported = rendered_imports(files, job.package, plan.modules, owners)
+        if not (more := sorted(set(imported) - set(needed))):
+            break
+        needed += more
+    lock = replace(
         _lock(prepared, facts, files, [*runtime, *tests], python, saved),
         learned=learned_entries(plan, learned),
         sources={
@@ -339,11 +335,11 @@ def _with_parameters(
     plan: PackagePlan, overrides: Mapping[str, str]
 ) -> tuple[PackagePlan, list[str]]:
     config = tuple(
-        dataclasses.replace(c, literal=overrides[c.name]) if c.name in overrides else c
+        replace(c, literal=overrides[c.name]) if c.name in overrides else c
         for c in plan.config
     )
     unused = sorted(set(overrides) - {c.name for c in plan.config})
-    return dataclasses.replace(plan, config=config), unused
+    return replace(plan, config=config), unused
 
 
 def _require_shipping_cells(selection: Selection) -> None:
@@ -358,13 +354,14 @@ def _require_shipping_cells(selection: Selection) -> None:
 
 
 def _runtime_modules(
-    plan: PackagePlan, saved: Mapping[str, SavedArtifact], *, batch: bool
+    plan: PackagePlan, saved: Mapping[str, SavedArtifact], serving: ServingPlan | None
 ) -> list[str]:
-    # The artifacts loader reads skops and joblib files; batch scoring reads with pandas.
+    # Artifacts load with skops/joblib, batch reads with pandas, arrays serve as numpy.
     return [
         *plan.runtime_modules,
         *sorted({s.format for s in saved.values()}),
-        *(["pandas"] if batch else []),
+        *(["pandas"] if serving else []),
+        *(["numpy"] if serving and serving.kind == "array" else []),
     ]
 
 

@@ -35,10 +35,12 @@ from nb2prod.output.writing import (
     write,
 )
 from nb2prod.plan.planner import PackagePlan
+from nb2prod.run.environment import clean_environment
 from nb2prod.run.execute import Progress, Recording, execute
 from nb2prod.run.interfaces import replay_interfaces
 from nb2prod.run.replay import VerifyReport, replay
 from nb2prod.settings import Job
+from nb2prod.standalone.compare import Tolerance
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
     5. render the package once, with the run's facts (artifacts, cases, fixtures,
        pinned versions, contract); write everything, the lock last;
     6. replay the recorded calls against the written package in a fresh process,
-       then predict's through its interfaces (HTTP, batch, Spark).
+       in its clean environment unless ``--isolation none``, then predict's
+       through its interfaces (HTTP, batch, Spark) in that same environment.
     """
     prepared = prepare(job, read_notebook(job.notebook, job.max_bytes))
     require_writable(job.folder)
@@ -110,9 +113,7 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
         )
         write(written, generated.lock)
         keep_executed(recording, generated.folder)
-    cases = job.folder / "tests" / "cases"
-    report = replay(job.folder / "src", job.package, cases, before.tolerance)
-    report = _through_interfaces(prepared, report, cases)
+    report = replay_in(prepared, job.folder / "tests" / "cases", before.tolerance)
     return Proof(prepared, generated, written, recording, report)
 
 
@@ -130,22 +131,48 @@ def verify(job: Job, progress: Progress | None = None) -> Proof:
     facts = RunFacts.from_lock(prepared.previous, job)
     with _run_folder(job.folder) as folder:
         recording = _run(prepared, folder, facts, progress)
-        cases = recording.folder / "cases"
-        report = replay(job.folder / "src", job.package, cases, facts.tolerance)
-        report = _through_interfaces(prepared, report, cases)
+        report = replay_in(prepared, recording.folder / "cases", facts.tolerance)
     return Proof(prepared, None, None, recording, report)
 
 
+def replay_in(prepared: Prepared, cases: Path, tolerance: Tolerance) -> VerifyReport:
+    """Replay ``cases`` against the package on disk, where ``job.isolation`` says (in
+    its clean environment, built or reused, or with nb2prod's own Python): the direct
+    calls, then predict's through the package's interfaces (HTTP, batch, Spark)."""
+    job = prepared.job
+    if job.isolation == "none":
+        src = job.folder / "src"
+        report = replay(src, job.package, cases, tolerance)
+        return _through_interfaces(
+            prepared, report, cases, Path(sys.executable), src, clean=False
+        )
+    with clean_environment(job.folder) as environment:
+        report = replay(
+            environment.site, job.package, cases, tolerance, environment.python,
+            clean=True, folder=job.folder,
+        )  # fmt: skip
+        return _through_interfaces(
+            prepared, report, cases, environment.python, environment.site, clean=True
+        )
+
+
 def _through_interfaces(
-    prepared: Prepared, report: VerifyReport, cases: Path
+    prepared: Prepared,
+    report: VerifyReport,
+    cases: Path,
+    python: Path,
+    site: Path,
+    *,
+    clean: bool,
 ) -> VerifyReport:
-    """``report`` with predict's recorded calls replayed through the package's interfaces."""
+    """``report`` with predict's recorded calls replayed through the package's
+    interfaces, by ``python`` with the package importable from ``site``."""
     predict, job = prepared.plan.predict, prepared.job
     if predict is None:
         return report
     interfaces = replay_interfaces(
-        Path(sys.executable), job.folder, job.package, predict.name, cases,
-        report.tolerance, job.interfaces,
+        python, site, job.package, predict.name, cases, report.tolerance,
+        job.interfaces, clean=clean,
     )  # fmt: skip
     return dataclasses.replace(report, interfaces=interfaces)
 

@@ -8,13 +8,15 @@ The project table lives in the repository's pyproject.toml::
     out = "packages"                 # where package folders go (default: beside each notebook)
     max-calls = 5                    # defaults for every notebook: kernel, rtol, atol,
                                      # max-calls, max-rows, max-size (MiB of a notebook file),
-                                     # interfaces ("all", "direct", "http,batch", ...)
+                                     # interfaces ("all", "direct", "http,batch", ...),
+                                     # isolation ("venv" or "none")
     cache-size = 256                 # MiB of nb2prod's analysis cache (whole project only)
     [tool.nb2prod.notebooks."analysis/churn.ipynb"]
     name = "churn"                   # per notebook: name, out, and any default above
 
 Paths are relative to the pyproject.toml. Command-line options win over the table.
 The interfaces replayed default to ``NB2PROD_INTERFACES`` when the table has none.
+``isolation`` falls back to ``$NB2PROD_ISOLATION``, then to ``venv``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ DEFAULT_TOLERANCE = Tolerance()
 INTERFACES = ("http", "batch", "spark")
 #: The environment variable that sets the interfaces when neither option nor table do.
 INTERFACES_VARIABLE = "NB2PROD_INTERFACES"
+#: Where convert and verify replay the recorded calls: a clean environment with only
+#: the package and its declared dependencies, or nb2prod's own (faster, proves less).
+ISOLATIONS = ("venv", "none")
+#: The isolation when neither the options, the project nor this variable give one.
+ISOLATION_VARIABLE = "NB2PROD_ISOLATION"
 
 #: Keys valid for every notebook, with the type each value must have.
 _DEFAULTS: dict[str, type | tuple[type, ...]] = {
@@ -57,6 +64,7 @@ _DEFAULTS: dict[str, type | tuple[type, ...]] = {
     "max-calls": int,
     "max-rows": int,
     "max-size": (int, float),
+    "isolation": str,
     "interfaces": str,
 }
 #: Keys valid only in the project table: they are not about one notebook.
@@ -117,6 +125,8 @@ class Settings:
     cache_size: float | None = None
     #: The interfaces to replay through, as written (``all``, ``http,batch``...).
     interfaces: str | None = None
+    #: Where the recorded calls replay: "venv" or "none".
+    isolation: str | None = None
     #: The pyproject.toml these came from, if any.
     source: Path | None = None
 
@@ -155,6 +165,8 @@ class Job:
     cache_bytes: int = DEFAULT_CACHE_BYTES
     #: The interfaces replayed besides the direct call (``http``, ``batch``, ``spark``).
     interfaces: tuple[str, ...] = INTERFACES
+    #: Replay in a clean environment ("venv") or in nb2prod's own ("none").
+    isolation: str = "venv"
 
     def run_options(self, parameters: Mapping[str, str]) -> RunOptions:
         """How to run the notebook with these parameter literals."""
@@ -174,6 +186,7 @@ def job_for(
     max_calls: int | None = None,
     max_rows: int | None = None,
     interfaces: str | None = None,
+    isolation: str | None = None,
 ) -> Job:
     """The job for ``notebook``: the options given, else the project's, else defaults."""
     settings = settings_for(notebook).override(
@@ -184,6 +197,7 @@ def job_for(
         atol=atol,
         max_calls=max_calls,
         max_rows=max_rows,
+        isolation=isolation,
     )
     chosen = interfaces or settings.interfaces or os.environ.get(INTERFACES_VARIABLE)
     try:
@@ -218,6 +232,7 @@ def job_for(
         ),
         cache_bytes=_cache_bytes(settings),
         interfaces=replayed,
+        isolation=_isolation(settings),
     )
 
 
@@ -237,6 +252,17 @@ def parse_interfaces(text: str) -> tuple[str, ...]:
             "comma-separated"
         )
     return tuple(i for i in INTERFACES if i in words)
+
+
+def _isolation(settings: Settings) -> str:
+    # The option and the table are checked where they are read; the variable here.
+    chosen = settings.isolation or os.environ.get(ISOLATION_VARIABLE) or ISOLATIONS[0]
+    if chosen not in ISOLATIONS:
+        raise UsageError(
+            f"${ISOLATION_VARIABLE} must be one of {', '.join(ISOLATIONS)}, "
+            f"not {chosen!r}"
+        )
+    return chosen
 
 
 def literal(value: str) -> str:
@@ -303,6 +329,7 @@ def settings_for(notebook: Path) -> Settings:
         max_size=float(merged["max-size"]) if "max-size" in merged else None,
         cache_size=float(merged["cache-size"]) if "cache-size" in merged else None,
         interfaces=merged.get("interfaces"),
+        isolation=merged.get("isolation"),
         source=path,
     )
 
@@ -347,6 +374,11 @@ def _checked(
         if isinstance(value, float) and not math.isfinite(value):
             raise ProjectConfigError(
                 f"{path}: {where}: '{key}' must be a finite number, not {value!r}"
+            )
+        if key == "isolation" and value not in ISOLATIONS:
+            raise ProjectConfigError(
+                f"{path}: {where}: 'isolation' must be one of {', '.join(ISOLATIONS)}, "
+                f"not {value!r}"
             )
         positive = isinstance(value, int | float) and value > 0
         if key in ("max-calls", "max-rows", "max-size", "cache-size") and not positive:

@@ -30,6 +30,9 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NB2PROD_CACHE_DIR", str(tmp_path_factory.mktemp("nb2prod-cache")))
         patch.setenv("NB2PROD_INTERFACES", "direct")
+        # Replays run in nb2prod's own environment unless a test asks for a clean
+        # one (--isolation venv, tests/test_clean_env.py): a venv per convert is slow.
+        patch.setenv("NB2PROD_ISOLATION", "none")
         yield
 
 

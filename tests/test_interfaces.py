@@ -261,7 +261,7 @@ def test_spark_without_java_is_said_not_run(
     monkeypatch.setenv("PATH", str(tmp_path))  # no java there
     (spark,) = replay_interfaces(
         Path(sys.executable),
-        churn.package,
+        churn.package / "src",
         "churn_classification",
         "predict",
         churn.package / "tests" / "cases",
@@ -283,7 +283,7 @@ def test_a_server_that_does_not_start_is_a_failure_with_its_output(
     )
     (http,) = replay_interfaces(
         Path(sys.executable),
-        package,
+        package / "src",
         "null_city",
         "predict",
         package / "tests" / "cases",

@@ -4,6 +4,7 @@ stated once in :mod:`nb2prod.settings`)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,8 @@ from nb2prod.settings import (
     DEFAULT_TOLERANCE,
     INTERFACES,
     INTERFACES_VARIABLE,
+    ISOLATION_VARIABLE,
+    ISOLATIONS,
     Limits,
     literal,
 )
@@ -100,6 +103,27 @@ NoExecuteOption = Annotated[
 ]
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Overwrite generated files you edited since.")
+]
+
+
+class Isolation(StrEnum):
+    """Where convert and verify replay (:data:`nb2prod.settings.ISOLATIONS`)."""
+
+    venv = "venv"
+    none = "none"
+
+
+assert tuple(i.value for i in Isolation) == ISOLATIONS
+
+IsolationOption = Annotated[
+    Isolation | None,
+    typer.Option(
+        "--isolation",
+        help="Replay the recorded calls in a clean environment with only the package "
+        "and its declared dependencies (venv), or in nb2prod's own (none: faster, "
+        f"proves less) [default: ${ISOLATION_VARIABLE}, else venv].",
+        show_default=False,
+    ),
 ]
 
 

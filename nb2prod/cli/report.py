@@ -116,6 +116,8 @@ def equivalence(console: Console, report: VerifyReport, recording: Recording) ->
             )
     interfaces(console, report.interfaces)
     seconds = f"notebook ran in {recording.seconds:.1f} s"
+    if report.environment:
+        seconds += f"; replayed {report.environment}"
     tolerance = f"rtol={report.tolerance.rtol:g}, atol={report.tolerance.atol:g}"
     if report.ok:
         through = ", ".join(

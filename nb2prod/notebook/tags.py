@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from nb2prod.errors import Diagnostic, Location, error
 from nb2prod.notebook.read import Cell, Notebook
-from nb2prod.notebook.vocabulary import Role, Vocabulary
+from nb2prod.notebook.vocabulary import Role, Vocabulary, load_vocabulary
 
 _DIRECTIVE = re.compile(r"^#\s*nb2prod\s*:\s*(?P<names>.*?)\s*$")
 
@@ -177,3 +177,8 @@ def _unknown(
             )
             break
     return error(f"unknown tag '{name}'", location, hint)
+
+
+def is_tagged(notebook: Notebook) -> bool:
+    """True when a cell has an nb2prod tag (check skips the others)."""
+    return bool(select(notebook, load_vocabulary()).tagged)

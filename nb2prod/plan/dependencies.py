@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+from nb2prod.plan.model import ModulePlan
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,56 @@ def resolve(
         )
     ]
     return found, unknown
+
+
+def provided(
+    modules: Iterable[str], owners: Mapping[str, str] | None = None
+) -> list[str]:
+    """The ``modules`` some distribution provides (here, or as the lock recorded).
+
+    For modules found in saved files rather than imports: ``__main__``, the
+    notebook's own classes or the standard library need no declaration.
+    """
+    owners = owners or {}
+    return sorted(
+        m
+        for m in set(modules)
+        if m not in sys.stdlib_module_names and (m in owners or m in distributions())
+    )
+
+
+def rendered_imports(
+    files: Mapping[str, str | bytes],
+    package: str,
+    modules: Iterable[ModulePlan],
+    owners: Mapping[str, str],
+) -> list[str]:
+    """The distributions' modules that the package's generated ``modules`` import.
+
+    Code nb2prod adds to the notebook's, such as ``import numpy as np`` for an
+    annotation of values the calls showed, imports modules no notebook cell did;
+    each must be declared all the same. Module-level imports only.
+    """
+    found: set[str] = set()
+    for module in modules:
+        text = files.get(f"src/{package}/{module.name}.py")
+        if isinstance(text, str):
+            found |= _imports(text)
+    return provided(found - {package}, owners)
+
+
+def _imports(text: str) -> set[str]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.partition(".")[0])
+    return found
 
 
 @cache

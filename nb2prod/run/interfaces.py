@@ -4,7 +4,7 @@ Besides the direct call (:mod:`nb2prod.run.replay`), a package answers over HTTP
 (``<package>.serve``, a real uvicorn process on a loopback port), in batch
 (``python -m <package>.batch`` through a CSV and a Parquet file whose columns come in
 another order after an extra one) and on Spark (``<package>.spark``, when pyspark and
-Java are there). :func:`replay_interfaces` runs :mod:`nb2prod.run.interface_child` with
+Java are there). :func:`replay_interfaces` runs :mod:`nb2prod.standalone.interface_child` (a copy, as the replay runs its child) with
 the package's interpreter and reports, per interface, each call's comparison with
 what the notebook's predict returned.
 """
@@ -12,7 +12,6 @@ what the notebook's predict returned.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import Nb2ProdError
+from nb2prod.run.child import SUPPORT, child_environment
 from nb2prod.settings import INTERFACES
 from nb2prod.standalone.compare import Tolerance
 
@@ -94,15 +94,19 @@ class InterfaceReport:
 
 def replay_interfaces(
     python: Path,
-    folder: Path,
+    site: Path,
     package: str,
     predict: str,
     cases: Path,
     tolerance: Tolerance,
     interfaces: tuple[str, ...] = INTERFACES,
+    *,
+    clean: bool = False,
 ) -> tuple[InterfaceReport, ...]:
     """Send predict's recorded inputs under ``cases/<predict>`` through the package in
-    ``folder`` (its ``src``) with the interpreter ``python``: one report per interface.
+    importable from ``site`` (its ``src``, or where a clean environment installed it)
+    with the interpreter ``python`` (``clean``: a clean environment's, which must not
+    see nb2prod's site-packages): one report per interface.
 
     Raises :class:`Nb2ProdError` when the child process itself fails (not when an
     interface does: that is a report with an error).
@@ -112,14 +116,9 @@ def replay_interfaces(
         return ()
     with tempfile.TemporaryDirectory(prefix="nb2prod-interfaces-") as work:
         output = Path(work) / "interfaces.json"
-        # The package first; then this very nb2prod, whose comparators the child runs.
-        path = [
-            str((folder / "src").resolve()),
-            str(Path(__file__).resolve().parents[2]),
-        ]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+        env = child_environment(work, site, clean)
         command = [
-            str(python), "-m", "nb2prod.run.interface_child", package, predict,
+            str(python), "-m", f"{SUPPORT}.interface_child", package, predict,
             str(calls.resolve()), str(output), "--rtol", repr(tolerance.rtol),
             "--atol", repr(tolerance.atol), "--only", ",".join(interfaces),
             "--timeout", repr(SERVER_TIMEOUT),

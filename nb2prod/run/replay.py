@@ -1,26 +1,27 @@
 """Replay recorded calls against the package in a fresh process and compare.
 
-The parent (:func:`replay`) starts ``python -m nb2prod.run.replay`` with only the
-package's ``src`` folder added to the path, so the calls run against the package,
-never against the notebook's namespace.
+The parent (:func:`replay`) copies the stdlib-only child
+(:mod:`nb2prod.standalone.replaying`) to a temporary folder and starts it with the
+interpreter given (a clean environment's, or this one for ``--isolation none``) and
+only the package on the path, so the calls run against the package, never against
+the notebook's namespace or nb2prod's own environment.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from nb2prod.errors import Nb2ProdError
-from nb2prod.standalone import casefile
-from nb2prod.standalone.compare import Tolerance, compare
+from nb2prod.errors import MissingModuleError, Nb2ProdError
+from nb2prod.plan.dependencies import distributions
+from nb2prod.run.child import SUPPORT, child_environment
+from nb2prod.standalone import replaying
+from nb2prod.standalone.compare import Tolerance
 
 if TYPE_CHECKING:  # not at run time: the replay child imports this module
     from nb2prod.run.interfaces import InterfaceReport
@@ -74,6 +75,8 @@ class VerifyReport:
     not_stored: dict[str, int] = field(default_factory=dict)
     #: Predict's calls through HTTP, batch and Spark (:mod:`nb2prod.run.interfaces`).
     interfaces: tuple[InterfaceReport, ...] = ()
+    #: Where the calls replayed ("in a clean environment", or with nb2prod's Python).
+    environment: str = ""
 
     @property
     def ok(self) -> bool:
@@ -92,16 +95,29 @@ class VerifyReport:
         return json.dumps(data, indent=2) + "\n"
 
 
-def replay(src: Path, package: str, cases: Path, tolerance: Tolerance) -> VerifyReport:
-    """Replay the cases under ``cases`` against ``package`` found in ``src``."""
+def replay(
+    src: Path,
+    package: str,
+    cases: Path,
+    tolerance: Tolerance,
+    python: Path | None = None,
+    *,
+    clean: bool = False,
+    folder: Path | None = None,
+) -> VerifyReport:
+    """Replay the cases under ``cases`` against ``package`` found in ``src``.
+
+    The child runs with ``python`` (default: this interpreter) and sees only ``src``
+    and a copy of nb2prod's stdlib-only comparators (:mod:`nb2prod.standalone`),
+    never nb2prod itself. ``clean`` says ``python`` is a clean environment's: a
+    module the package needs and that is missing there is then a finding.
+    """
     with tempfile.TemporaryDirectory(prefix="nb2prod-replay-") as work:
         output = Path(work) / "report.json"
-        # The package first; then this very nb2prod, whose comparators the child runs
-        # (a source checkout need not be the nb2prod installed in the environment).
-        path = [str(src.resolve()), str(Path(__file__).resolve().parents[2])]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+        env = child_environment(work, src, clean)
         command = [
-            sys.executable, "-m", __name__, package, str(cases.resolve()), str(output),
+            str(python or sys.executable), "-m", f"{SUPPORT}.replaying", package,
+            str(cases.resolve()), str(output),
             "--rtol", repr(tolerance.rtol), "--atol", repr(tolerance.atol),
         ]  # fmt: skip
         done = subprocess.run(
@@ -112,6 +128,10 @@ def replay(src: Path, package: str, cases: Path, tolerance: Tolerance) -> Verify
                 f"replaying the recorded calls against {package} failed:\n{done.stderr.strip()}"
             )
         data = json.loads(output.read_text("utf-8"))
+    if clean and data["missing"]:
+        raise MissingModuleError(
+            _missing(data["missing"][0], package, folder or src.parent)
+        )
     functions = tuple(
         FunctionReport(
             **{**f, "mismatch": Mismatch(**f["mismatch"]) if f["mismatch"] else None,
@@ -119,80 +139,31 @@ def replay(src: Path, package: str, cases: Path, tolerance: Tolerance) -> Verify
         )
         for f in data["functions"]
     )  # fmt: skip
-    return VerifyReport(functions, tolerance, data["package_file"])
+    where = "in a clean environment" if clean else "with nb2prod's Python"
+    return VerifyReport(functions, tolerance, data["package_file"], environment=where)
 
 
-def _replay_all(package: str, cases: Path, tolerance: Tolerance) -> dict[str, Any]:
-    """In the child process: call every case and compare (never raises per case)."""
-    results: dict[str, dict[str, Any]] = {}
-    try:
-        top_file = str(getattr(importlib.import_module(package), "__file__", ""))
-    except Exception:  # reported per call below
-        top_file = ""
-    for case_file in sorted(cases.glob("*/*/case.json")):
-        case = json.loads(case_file.read_text("utf-8"))
-        name, module = case["function"], case["module"]
-        entry = results.setdefault(
-            name,
-            {"function": name, "module": module, "calls": 0, "equal": 0, "max_abs": 0.0,
-             "max_rel": 0.0, "mismatch": None, "notes": []},
-        )  # fmt: skip
-        entry["calls"] += 1
-        outcome = _replay_one(f"{package}.{module}", case, case_file.parent, tolerance)
-        entry["max_abs"] = max(entry["max_abs"], outcome.max_abs)
-        entry["max_rel"] = max(entry["max_rel"], outcome.max_rel)
-        if outcome.note and outcome.note not in entry["notes"]:
-            entry["notes"].append(outcome.note)
-        if outcome.equal:
-            entry["equal"] += 1
-        elif entry["mismatch"] is None:
-            relative = case_file.parent.relative_to(cases).as_posix()
-            entry["mismatch"] = {
-                "case": relative,
-                "where": outcome.where,
-                "detail": outcome.detail,
-            }
-    return {
-        "package_file": top_file,
-        "functions": [results[name] for name in sorted(results)],
-    }
-
-
-def _replay_one(
-    module: str, case: dict[str, Any], folder: Path, tolerance: Tolerance
-) -> Any:
-    from nb2prod.standalone.compare import Comparison
-
-    try:
-        function = getattr(importlib.import_module(module), case["function"])
-    except Exception as exc:  # the package itself is broken: say so, per call
-        return Comparison(False, "", f"importing {module} raised {_brief(exc)}")
-    args = [casefile.load(d, folder) for d in case["args"]]
-    kwargs = {k: casefile.load(d, folder) for k, d in case["kwargs"].items()}
-    expected = casefile.load(case["result"], folder)
-    try:
-        actual = function(*args, **kwargs)
-    except Exception as exc:
-        return Comparison(False, "", f"the package raised {_brief(exc)}")
-    return compare(expected, actual, tolerance)
-
-
-def _brief(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+def _missing(found: dict[str, str], package: str, folder: Path) -> str:
+    """One line: which call, what is missing, which file needs it, what to do."""
+    module = found["module"]
+    owners = distributions().get(module, [])
+    distribution = owners[0] if owners else module
+    if found["file"]:
+        needed = f"tests/cases/{found['case']}/{found['file']}"
+    else:
+        needed = f"{found['during']} for {found['case']}"
+    pyproject = folder / "pyproject.toml"
+    return (
+        f"replaying in a clean environment: {found['case']} raised {found['error']} — the package "
+        f"{package} does not declare {distribution} (needed by {needed}): add it to "
+        f"[project] dependencies in {pyproject.as_posix()}, or reconvert so that "
+        "nb2prod finds it"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the replay child process."""
-    parser = argparse.ArgumentParser(prog="python -m nb2prod.run.replay")
-    parser.add_argument("package")
-    parser.add_argument("cases", type=Path)
-    parser.add_argument("output", type=Path)
-    parser.add_argument("--rtol", type=float, default=Tolerance.rtol)
-    parser.add_argument("--atol", type=float, default=Tolerance.atol)
-    args = parser.parse_args(argv)
-    tolerance = Tolerance(rtol=args.rtol, atol=args.atol)
-    result = _replay_all(args.package, args.cases, tolerance)
-    args.output.write_text(json.dumps(result, indent=2), "utf-8")
+    """Entry point of ``python -m nb2prod.run.replay`` (the stdlib-only child's)."""
+    replaying.main(argv)
 
 
 if __name__ == "__main__":

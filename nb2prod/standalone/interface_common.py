@@ -1,5 +1,5 @@
 """What the replay through the interfaces shares: the recorded cases, JSON forms of
-values, and one report entry per interface (see :mod:`nb2prod.run.interface_child`).
+values, and one report entry per interface (see :mod:`nb2prod.standalone.interface_child`).
 
 Standard library and :mod:`nb2prod.standalone` only at module level: it runs in the
 package's interpreter, wherever the package runs.
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nb2prod.standalone import casefile
-from nb2prod.standalone.compare import Comparison, Tolerance, compare
+from . import casefile
+from .compare import Comparison, Tolerance, compare
 
 #: The name of the extra column put first in every batch and Spark input file.
 EXTRA = "nb2prod_extra"

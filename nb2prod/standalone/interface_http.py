@@ -16,7 +16,8 @@ import urllib.request
 from collections.abc import Iterator
 from typing import IO, Any
 
-from nb2prod.run.interface_common import (
+from .compare import Tolerance
+from .interface_common import (
     TAIL,
     Case,
     Failed,
@@ -26,7 +27,6 @@ from nb2prod.run.interface_common import (
     record,
     rows_of,
 )
-from nb2prod.standalone.compare import Tolerance
 
 
 def free_port() -> int:

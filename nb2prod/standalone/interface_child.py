@@ -1,7 +1,7 @@
 """In the package's interpreter: send each recorded predict input through the package's
 HTTP server, its batch command and Spark, and compare each answer with the recorded one.
 
-:mod:`nb2prod.run.interfaces` starts ``python -m nb2prod.run.interface_child`` with the
+:mod:`nb2prod.run.interfaces` starts ``python -m nb2prod.standalone.interface_child`` with the
 package's ``src`` on the path; this writes one JSON entry per interface. It imports
 only the standard library, :mod:`nb2prod.standalone` and its sibling ``interface_*``
 modules at module level (pandas when it loads the cases), as it runs wherever the
@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from nb2prod.run.interface_common import Case, entry, load_cases
-from nb2prod.run.interface_files import batch, spark
-from nb2prod.run.interface_http import http
-from nb2prod.standalone.compare import Tolerance
+from .compare import Tolerance
+from .interface_common import Case, entry, load_cases
+from .interface_files import batch, spark
+from .interface_http import http
 
 
 def timed(run: Callable[[], Any]) -> Any:
@@ -36,7 +36,9 @@ def timed(run: Callable[[], Any]) -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the child process."""
-    parser = argparse.ArgumentParser(prog="python -m nb2prod.run.interface_child")
+    parser = argparse.ArgumentParser(
+        prog="python -m nb2prod.standalone.interface_child"
+    )
     parser.add_argument("package")
     parser.add_argument("predict")
     parser.add_argument("cases", type=Path, help="the folder of predict's cases")

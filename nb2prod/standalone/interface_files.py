@@ -16,7 +16,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from nb2prod.run.interface_common import (
+from .compare import Tolerance
+from .interface_common import (
     EXTRA,
     TAIL,
     Case,
@@ -25,7 +26,6 @@ from nb2prod.run.interface_common import (
     entry,
     record,
 )
-from nb2prod.standalone.compare import Tolerance
 
 
 def as_file(value: Any, name: str) -> tuple[Any, list[str]]:
