@@ -7,8 +7,11 @@ all that provenance depends on.
 from __future__ import annotations
 
 import difflib
+import subprocess
 from pathlib import Path
 from typing import Any
+
+from conftest import run_cli
 
 from nb2prod.notebook.read import read_notebook
 from nb2prod.pipeline import generate
@@ -89,3 +92,44 @@ def test_one_character_in_a_shipped_constant_is_a_two_line_diff(
     assert len(changed) == 4, changed
     assert "+SCALE = 3.5" in changed
     assert sum(line.startswith("+") for line in changed) <= 2
+
+
+def test_gitattributes_collapse_the_machinery_and_readme_names_the_logic(
+    tmp_path: Path,
+) -> None:
+    notebook = write(tmp_path / "scaler.ipynb", *cells())
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 0, result.stderr
+    root = tmp_path / "scaler"
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    paths = [
+        "src/scaler/common.py",
+        "src/scaler/predict.py",
+        "src/scaler/config.py",
+        "tests/test_notebook_cells.py",
+        "pyproject.toml",
+        "src/scaler/_provenance.py",
+        "src/scaler/artifacts/model.skops",
+        "nb2prod.lock",
+        "tests/_replay/compare.py",
+        "tests/cases/predict/001/case.json",
+        "tests/fixtures/test_cell_check_1/frame.joblib",
+        "tests/test_recorded_calls.py",
+    ]
+    shown = subprocess.run(
+        ["git", "check-attr", "linguist-generated", "--", *paths],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    generated = [line.split(":")[0] for line in shown if line.endswith(": true")]
+    assert generated == paths[5:]
+    readme = (root / "README.md").read_text()
+    review = readme.split("## Review", 1)[1].split("##", 1)[0]
+    assert [line[3:-1] for line in review.splitlines() if line.startswith("- `")] == [
+        "src/scaler/common.py",
+        "src/scaler/config.py",
+        "src/scaler/predict.py",
+        "tests/test_notebook_cells.py",
+    ]

@@ -22,6 +22,7 @@ from nb2prod.plan.serving import ServingPlan
 from nb2prod.render.annotate import Annotator
 from nb2prod.render.escaping import FILTERS, comment
 from nb2prod.render.model import RenderInput
+from nb2prod.render.review_marks import review_marks
 from nb2prod.render.rewrite import ARTIFACTS, statement_code, test_function
 from nb2prod.render.service import (
     SERVING_REQUIREMENTS,
@@ -117,8 +118,13 @@ def render(data: RenderInput) -> dict[str, str]:
         spark_requirement=spark,
     )
     files[".gitignore"] = env.get_template("gitignore.j2").render(common)
+    marks = review_marks(files, plan.package)
+    files[".gitattributes"] = env.get_template("gitattributes.j2").render(
+        common, machinery=marks.machinery
+    )
     files["README.md"] = env.get_template("README.md.j2").render(
         common,
+        logic_files=marks.logic,
         plan=plan,
         artifacts=[name for name, _ in plan.artifacts],
         joblib_artifacts=[
