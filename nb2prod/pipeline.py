@@ -33,6 +33,8 @@ from nb2prod.output.writing import (
     write,
 )
 from nb2prod.plan.planner import PackagePlan
+from nb2prod.run import behaviour
+from nb2prod.run.behaviour import BehaviourDiff
 from nb2prod.run.execute import Progress, Recording, execute
 from nb2prod.run.replay import VerifyReport, replay
 from nb2prod.settings import Job
@@ -62,6 +64,8 @@ class Proof:
     recording: Recording
     #: The replay.
     report: VerifyReport
+    #: What changed against the package convert replaced (None: verify, first convert).
+    behaviour: BehaviourDiff | None = None
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
@@ -98,6 +102,8 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
     require_writable(job.folder)
     refuse_edited(job.folder, prepared.previous, job.force)
     before = RunFacts.from_lock(prepared.previous, job)
+    # Read before the run overwrites them: the old code, artifacts and cases.
+    old = behaviour.before(job.folder, job.package) if prepared.previous else None
     with _run_folder(job.folder) as folder:
         recording = _run(prepared, folder, before, progress)
         generated = render_package(prepared, before.with_run(recording, job.package))
@@ -112,7 +118,10 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
         job.folder / "tests" / "cases",
         before.tolerance,
     )
-    return Proof(prepared, generated, written, recording, report)
+    moved = None
+    if old is not None:
+        moved = behaviour.compare_with(old, job.folder, job.package, before.tolerance)
+    return Proof(prepared, generated, written, recording, report, moved)
 
 
 def verify(job: Job, progress: Progress | None = None) -> Proof:

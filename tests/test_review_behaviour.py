@@ -1,0 +1,120 @@
+"""Reviewing a notebook change: the behavioural diff, the review page, the CI summary.
+
+One module-scoped pair of converts (a notebook, then the same notebook with a
+shipped constant changed by one character and an untagged cell inserted) serves
+every test here: each convert runs a kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Run, run_cli
+
+from notebooks import code, md, write
+
+EXPORT = (
+    "SCALE = 2.5\n\n\n"
+    "def scaled(values: list[float]) -> list[float]:\n"
+    "    return [value * SCALE for value in values]\n"
+)
+PREDICT = (
+    "def predict(values: list[float]) -> list[bool]:\n"
+    "    return [value >= 5.0 for value in scaled(values)]\n"
+)
+
+
+def cells(export: str = EXPORT) -> list[Any]:
+    return [
+        md("# Scoring\nA one-line model.", cell_id="title"),
+        code(export, "nb2prod:export", cell_id="scale"),
+        code(PREDICT, "nb2prod:predict", cell_id="decide"),
+        code(
+            "inputs = [[0.5, 1.0, 1.5, 2.0], [1.8, 1.9, 2.1, 2.2], [3.0]]\n"
+            "for batch in inputs:\n"
+            "    print(predict(batch))",
+            cell_id="try-it",
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Change:
+    """The package folder after both converts, and what the second one said."""
+
+    folder: Path
+    first: Run
+    second: Run
+    report: dict[str, Any]
+    summary: str
+
+
+@pytest.fixture(scope="module")
+def change(tmp_path_factory: pytest.TempPathFactory) -> Change:
+    root = tmp_path_factory.mktemp("review")
+    notebook = write(root / "scoring.ipynb", *cells())
+    first = run_cli("convert", notebook)
+    assert first.exit_code == 0, first.stderr
+    folder = root / "scoring"
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    subprocess.run(["git", "-C", str(folder), "add", "-A"], check=True)
+    subprocess.run(
+        ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t",
+         "commit", "-qm", "first"],
+        check=True,
+    )  # fmt: skip
+    changed = cells(EXPORT.replace("2.5", "3.5"))
+    changed.insert(3, code("print('exploring')", cell_id="explore"))
+    write(notebook, *changed)
+    summary = root / "summary.md"
+    summary.write_text("earlier step\n")
+    os.environ["GITHUB_STEP_SUMMARY"] = str(summary)
+    try:
+        second = run_cli("convert", notebook, "--json", root / "report.json")
+    finally:
+        del os.environ["GITHUB_STEP_SUMMARY"]
+    assert second.exit_code == 0, second.stderr
+    report = json.loads((root / "report.json").read_text())
+    return Change(folder, first, second, report, summary.read_text())
+
+
+def test_a_one_character_change_is_two_lines_under_src(change: Change) -> None:
+    shown = subprocess.run(
+        ["git", "-C", str(change.folder), "diff", "--numstat", "--", "src"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    added = sum(int(n) for n in shown[0::3])
+    removed = sum(int(n) for n in shown[1::3])
+    assert (added, removed) == (2, 2), shown  # SCALE, and the tagged cells' hash
+
+
+def test_the_behavioural_diff_names_what_moved_and_by_how_much(
+    change: Change,
+) -> None:
+    assert "behaviour vs the previous package" not in change.first.stdout
+    text = change.second.stdout
+    assert "code changed: common.SCALE" in text
+    assert "moved: predict, scaled" in text
+    behaviour = change.report["behaviour"]
+    assert behaviour["changed_code"] == ["common.SCALE"]
+    assert behaviour["artifacts"] == []
+    moved = {f["function"]: f for f in behaviour["functions"]}
+    # scaled: 3 calls, every output moved; at most 3.0 * (3.5 - 2.5) = 3.0, by 40%.
+    assert moved["scaled"]["calls"] == moved["scaled"]["changed"] == 3
+    assert moved["scaled"]["max_abs"] == pytest.approx(3.0)
+    assert moved["scaled"]["max_rel"] == pytest.approx(0.4)
+    assert moved["scaled"]["flipped_share"] is None
+    # predict: with 3.5, 1.5 then 1.8 and 1.9 reach 5.0: 3 of 9 labels flip, in
+    # 2 of the 3 calls (3.0 was above already).
+    assert moved["predict"]["labels"] == 9
+    assert moved["predict"]["flipped"] == 3
+    assert moved["predict"]["changed"] == 2
+    assert "3/9 (33.3%)" in text
