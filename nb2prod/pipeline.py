@@ -138,6 +138,7 @@ def verify(job: Job, progress: Progress | None = None) -> Proof:
     facts = RunFacts.from_lock(prepared.previous, job)
     with _run_folder(job.folder) as folder:
         recording = _run(prepared, folder, facts, progress)
+        keep_executed(recording, job.folder)  # for build/review.html
         report = replay(
             job.folder / "src", job.package, recording.folder / "cases", facts.tolerance
         )

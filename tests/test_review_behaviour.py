@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import browser
 import pytest
 from conftest import Run, run_cli
 
@@ -118,3 +119,57 @@ def test_the_behavioural_diff_names_what_moved_and_by_how_much(
     assert moved["predict"]["flipped"] == 3
     assert moved["predict"]["changed"] == 2
     assert "3/9 (33.3%)" in text
+
+
+def chromium_or_skip() -> str:
+    found = browser.find_chromium()
+    if found is None:
+        print("SKIPPED: no Chromium on the PATH (.ci/run installs it with apt-get)")
+        pytest.skip("no Chromium on the PATH (.ci/run installs it with apt-get)")
+    return found
+
+
+def test_the_review_page_renders_in_chromium_with_no_error_and_no_request(
+    change: Change,
+) -> None:
+    page = change.folder / "build" / "review.html"
+    assert f"review page: {page}" in change.second.stdout
+    html = page.read_text()
+    assert "Content-Security-Policy" in html
+    assert "cdnjs" not in html and "require.min.js" not in html
+    seen = browser.visit(chromium_or_skip(), page)
+    assert seen.errors == []
+    assert seen.outside == []
+    text = seen.text
+    # The equivalence table, the behavioural diff, and the executed notebook.
+    assert "Package vs notebook" in text
+    assert "equivalent: every recorded call matches" in text
+    assert "Behaviour vs the previous package" in text
+    assert "common.SCALE" in text and "3/9 (33.3%)" in text
+    assert "The executed notebook" in text
+    assert "A one-line model." in text  # the notebook's markdown
+    assert "[False, False, True, True]" in text  # and its outputs, executed
+
+
+def test_the_browser_check_sees_errors_and_outside_requests(tmp_path: Path) -> None:
+    """The check above would fail on a page that logs an error or loads a URL."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<p>hi</p><img src="http://198.51.100.1/x.png">'
+        "<script>console.error('boom')</script>"
+    )
+    seen = browser.visit(chromium_or_skip(), page)
+    assert "boom" in seen.errors
+    assert seen.outside == ["http://198.51.100.1/x.png"]
+
+
+def test_verify_writes_the_review_page_too(change: Change, tmp_path: Path) -> None:
+    page = change.folder / "build" / "review.html"
+    page.unlink()
+    result = run_cli("verify", change.folder.parent / "scoring.ipynb")
+    assert result.exit_code == 0, result.stderr
+    html = page.read_text()
+    assert "Package vs notebook" in html and "The executed notebook" in html
+    assert (
+        "Behaviour vs the previous package" not in html
+    )  # verify compares with no previous package

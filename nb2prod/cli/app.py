@@ -261,7 +261,7 @@ def verify(
 
 def _show_proof(proof: Proof, json_report: Path | None) -> bool:
     """Print the proof; True when every recorded call matched."""
-    from nb2prod.cli import behaviour_report, report
+    from nb2prod.cli import report, review
 
     report.warnings(err, proof.warnings)
     report.recording_warnings(err, proof.recording)
@@ -270,10 +270,7 @@ def _show_proof(proof: Proof, json_report: Path | None) -> bool:
     if proof.written is not None:
         report.written(out, proof.written)
     report.equivalence(out, proof.report, proof.recording)
-    if proof.behaviour is not None:
-        behaviour_report.behaviour(out, proof.behaviour)
-    if json_report is not None:
-        json_report.write_text(behaviour_report.proof_json(proof), "utf-8")
+    review.after_proof(out, err, proof, json_report)
     return proof.report.ok
 
 

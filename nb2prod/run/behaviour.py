@@ -128,7 +128,7 @@ def before(folder: Path, package: str) -> Before:
             shutil.rmtree(kept)
         kept.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(cases, kept, symlinks=True)
-    return Before(definitions, _artifacts(src), kept)
+    return Before(definitions, artifacts_in(src), kept)
 
 
 def compare_with(
@@ -140,7 +140,7 @@ def compare_with(
     changed = sorted(
         n for n in old.definitions if n in new and old.definitions[n] != new[n]
     )
-    artifacts = _artifact_changes(old.artifacts, _artifacts(src))
+    artifacts = _artifact_changes(old.artifacts, artifacts_in(src))
     functions = (
         _replay(folder / "src", package, old.cases, tolerance) if old.cases else ()
     )
@@ -184,7 +184,8 @@ def _definitions(path: Path) -> dict[str, str]:
     return found
 
 
-def _artifacts(src: Path) -> dict[str, Artifact]:
+def artifacts_in(src: Path) -> dict[str, Artifact]:
+    """The package's artifacts as its manifest lists them (with their files' sizes)."""
     manifest = src / "artifacts" / "manifest.json"
     try:
         entries = json.loads(manifest.read_text("utf-8"))["artifacts"]
