@@ -163,13 +163,58 @@ def test_the_browser_check_sees_errors_and_outside_requests(tmp_path: Path) -> N
     assert seen.outside == ["http://198.51.100.1/x.png"]
 
 
-def test_verify_writes_the_review_page_too(change: Change, tmp_path: Path) -> None:
+def test_verify_writes_the_review_page_and_the_summary_too(
+    change: Change, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     page = change.folder / "build" / "review.html"
     page.unlink()
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = run_cli("verify", change.folder.parent / "scoring.ipynb")
     assert result.exit_code == 0, result.stderr
     html = page.read_text()
     assert "Package vs notebook" in html and "The executed notebook" in html
-    assert (
-        "Behaviour vs the previous package" not in html
-    )  # verify compares with no previous package
+    # verify has no previous package to compare with
+    assert "Behaviour vs the previous package" not in html
+    text = summary.read_text()
+    assert text.startswith("### nb2prod verify `scoring.ipynb` → `scoring`\n")
+    assert "| `predict` | 3 | 3 | ✅ 3 | 0 | 0 |" in text
+
+
+def test_convert_appends_a_markdown_summary_for_github_actions(
+    change: Change,
+) -> None:
+    text = change.summary
+    assert text.startswith("earlier step\n")  # appended, never overwritten
+    assert "### nb2prod convert `scoring.ipynb` → `scoring`" in text
+    assert "**equivalent**: every recorded call matches" in text
+    assert "| function | calls | replayed | equal | max abs | max rel |" in text
+    assert "| `scaled` | 3 | 3 | ✅ 3 | 0 | 0 |" in text
+    assert "#### Behaviour vs the previous package" in text
+    assert "- Code changed: `common.SCALE`" in text
+    assert "| `predict` | 3 | ⚠️ 2 | 0 | 0 | 3/9 (33.3%) |" in text
+    assert "| `scaled` | 3 | ⚠️ 3 | 3 | 0.4 |  |" in text
+    assert "#### Files changed" in text
+    assert "- updated `src/scoring/common.py`" in text
+
+
+def test_check_appends_its_verdict_to_the_summary(
+    change: Change, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    notebook = change.folder.parent / "scoring.ipynb"
+    assert run_cli("check", notebook).exit_code == 0
+    assert summary.read_text() == (
+        "### nb2prod check `scoring.ipynb` → `scoring`\n\n✅ up to date\n\n"
+    )
+    common = change.folder / "src/scoring/common.py"
+    original = common.read_text()
+    common.write_text(original.replace("SCALE = 3.5", "SCALE = 4.5"))
+    try:
+        assert run_cli("check", notebook).exit_code == 1
+    finally:
+        common.write_text(original)
+    text = summary.read_text().split("\n\n", 2)[2]
+    assert text.startswith("### nb2prod check `scoring.ipynb` → `scoring`\n\n❌ 1 file")
+    assert "- `src/scoring/common.py` (2 changed lines)" in text

@@ -33,6 +33,7 @@ from nb2prod.cli.options import (
     parameters_from,
     require_usable,
 )
+from nb2prod.cli.summary import append, check_markdown
 from nb2prod.cli.terminal import safe
 from nb2prod.errors import (
     ConversionError,
@@ -323,8 +324,10 @@ def check(
                 if stale:
                     failed = True
                     report.stale(out, str(job.folder), stale, command)
+                    append(check_markdown(str(job.folder), notebook.name, stale))
                     continue
             out.print(f"{safe(str(job.folder))}: up to date with {safe(notebook.name)}")
+            append(check_markdown(str(job.folder), notebook.name, []))
     if failed:
         raise typer.Exit(1)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from nb2prod.cli import behaviour_report
+from nb2prod.cli import behaviour_report, summary
 from nb2prod.cli.terminal import safe
 from nb2prod.pipeline import Proof
 
@@ -20,6 +20,9 @@ def after_proof(
     if json_report is not None:
         json_report.write_text(behaviour_report.proof_json(proof), "utf-8")
     _review_page(out, err, proof)
+    if summary.summary_file() is not None:
+        command = "convert" if proof.generated is not None else "verify"
+        summary.append(summary.proof_markdown(command, proof))
 
 
 def _review_page(out: Console, err: Console, proof: Proof) -> None:
