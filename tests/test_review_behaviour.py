@@ -18,6 +18,8 @@ import browser
 import pytest
 from conftest import Run, run_cli
 
+from nb2prod.run import behaviour
+from nb2prod.standalone.compare import Tolerance
 from notebooks import code, md, write
 
 EXPORT = (
@@ -218,3 +220,48 @@ def test_check_appends_its_verdict_to_the_summary(
     text = summary.read_text().split("\n\n", 2)[2]
     assert text.startswith("### nb2prod check `scoring.ipynb` → `scoring`\n\n❌ 1 file")
     assert "- `src/scoring/common.py` (2 changed lines)" in text
+
+
+def test_a_function_gone_or_failing_counts_every_previous_call_as_changed(
+    tmp_path: Path,
+) -> None:
+    """The previous inputs replayed against a package that lost or broke a function."""
+    src = tmp_path / "pkg" / "src" / "pkg"
+    src.mkdir(parents=True)
+    (src / "__init__.py").write_text("")
+    (src / "common.py").write_text(
+        "def kept(labels):\n    return [label.upper() for label in labels]\n\n\n"
+        "def broken(x):\n    raise ValueError('no longer')\n"
+    )
+    cases = tmp_path / "previous"
+    for function, args, result in (
+        ("kept", [["a", "b", "c", "D"]], ["A", "B", "X", "D"]),
+        ("broken", [1], 2),
+        ("gone", [1], 2),
+    ):
+        case = cases / function / "001"
+        case.mkdir(parents=True)
+        (case / "case.json").write_text(
+            json.dumps(
+                {
+                    "function": function,
+                    "module": "common",
+                    "args": [{"kind": "json", "value": a} for a in args],
+                    "kwargs": {},
+                    "result": {"kind": "json", "value": result},
+                }
+            )
+        )
+    old = behaviour.Before({}, {}, cases)
+    diff = behaviour.compare_with(old, tmp_path / "pkg", "pkg", Tolerance())
+    moved = {m.function: m for m in diff.functions}
+    assert (moved["kept"].changed, moved["kept"].labels, moved["kept"].flipped) == (
+        1,
+        4,
+        1,
+    )
+    assert moved["broken"].changed == 1
+    assert moved["broken"].error == "ValueError: no longer"
+    assert moved["gone"].changed == 1
+    assert "has no attribute 'gone'" in moved["gone"].error
+    assert diff.added_code == ("common.broken", "common.kept")

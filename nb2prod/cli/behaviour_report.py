@@ -49,6 +49,8 @@ def behaviour(console: Console, diff: BehaviourDiff) -> None:
         for moved in diff.functions:
             if moved.error:
                 console.print(f"note: {safe(moved.function)}: {safe(moved.error)}")
+    if diff.problem:
+        console.print(f"warning: {safe(diff.problem)}", style="yellow")
     moved_names = [m.function for m in diff.moved]
     if moved_names:
         console.print(f"[yellow]moved:[/] {safe(', '.join(moved_names))}")

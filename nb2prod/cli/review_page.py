@@ -162,6 +162,8 @@ def _behaviour(diff: BehaviourDiff) -> str:
             f"<p>Artifact <code>{escape(change.name)}</code>: "
             f"{escape(artifact_text(change))}</p>"
         )
+    if diff.problem:
+        parts.append(f'<p class="bad">{escape(diff.problem)}</p>')
     rows = []
     for moved in diff.functions:
         share = moved.flipped_share

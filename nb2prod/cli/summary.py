@@ -102,6 +102,8 @@ def behaviour_markdown(diff: BehaviourDiff) -> str:
         diff.changed_code or diff.added_code or diff.removed_code or diff.artifacts
     ):
         lines.append("- No code or artifact changed")
+    if diff.problem:
+        lines.append(f"- ⚠️ {md(diff.problem)}")
     rows = []
     for moved in diff.functions:
         share = moved.flipped_share

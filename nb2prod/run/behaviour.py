@@ -102,6 +102,8 @@ class BehaviourDiff:
     #: Per function, its previous calls replayed against the new package.
     functions: tuple[Moved, ...] = ()
     tolerance: Tolerance = field(default_factory=Tolerance)
+    #: Why the previous calls could not be replayed ('' when they were).
+    problem: str = ""
 
     @property
     def moved(self) -> tuple[Moved, ...]:
@@ -121,14 +123,22 @@ def before(folder: Path, package: str) -> Before:
     src = folder / "src" / package
     definitions = definitions_in(src)
     cases = folder / "tests" / "cases"
-    kept: Path | None = None
-    if cases.is_dir() and not cases.is_symlink():
-        kept = folder / PREVIOUS_CASES
+    return Before(definitions, artifacts_in(src), _keep(cases, folder))
+
+
+def _keep(cases: Path, folder: Path) -> Path | None:
+    """A copy of ``cases`` under ``build/``, or None (no cases, or it cannot be made)."""
+    build, kept = folder / "build", folder / PREVIOUS_CASES
+    if not cases.is_dir() or cases.is_symlink() or build.is_symlink():
+        return None  # nothing to replay, or a build/ that points elsewhere
+    try:
         if kept.exists():
             shutil.rmtree(kept)
-        kept.parent.mkdir(parents=True, exist_ok=True)
+        build.mkdir(exist_ok=True)
         shutil.copytree(cases, kept, symlinks=True)
-    return Before(definitions, artifacts_in(src), kept)
+    except OSError:  # the diff is for the reviewer: never fail convert
+        return None
+    return kept
 
 
 def compare_with(
@@ -141,9 +151,13 @@ def compare_with(
         n for n in old.definitions if n in new and old.definitions[n] != new[n]
     )
     artifacts = _artifact_changes(old.artifacts, artifacts_in(src))
-    functions = (
-        _replay(folder / "src", package, old.cases, tolerance) if old.cases else ()
-    )
+    functions: tuple[Moved, ...] = ()
+    problem = ""
+    try:
+        if old.cases:
+            functions = _replay(folder / "src", package, old.cases, tolerance)
+    except Nb2ProdError as exc:  # the diff is for the reviewer: never fail convert
+        problem = str(exc)
     return BehaviourDiff(
         changed_code=tuple(changed),
         added_code=tuple(sorted(set(new) - set(old.definitions))),
@@ -151,6 +165,7 @@ def compare_with(
         artifacts=artifacts,
         functions=functions,
         tolerance=tolerance,
+        problem=problem,
     )
 
 
@@ -259,8 +274,8 @@ def _replay_all(
              "max_rel": 0.0, "labels": 0, "flipped": 0, "error": ""},
         )  # fmt: skip
         entry["calls"] += 1
-        expected = casefile.load(case["result"], case_file.parent)
         try:
+            expected = casefile.load(case["result"], case_file.parent)
             function = getattr(
                 importlib.import_module(f"{package}.{case['module']}"), name
             )
