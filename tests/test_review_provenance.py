@@ -70,8 +70,8 @@ def test_untagged_cells_inserted_deleted_or_moved_leave_src_unchanged(
     for name, variant in (("ins", inserted), ("del", deleted), ("mov", moved)):
         after = package(tmp_path, name, variant)
         assert src(after) == src(before), name
-        tests = "tests/test_notebook_cells.py"
-        assert after[tests] == before[tests], name
+        for path in ("tests/test_notebook_cells.py", "README.md", ".gitattributes"):
+            assert after[path] == before[path], (name, path)
 
 
 def test_one_character_in_a_shipped_constant_is_a_two_line_diff(
