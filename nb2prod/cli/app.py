@@ -222,9 +222,9 @@ def verify(
 ) -> None:
     """Run each notebook again and compare its calls with the package already on disk.
 
-    Changes no file. Exit 1 on any mismatch, naming the function, the call and
-    where the values differ. The `-p` values of the last convert are reused unless
-    given again. Notebooks without nb2prod tags are skipped.
+    Changes no package file (build/ gets review.html). Exit 1 on any mismatch,
+    naming the function, the call and where the values differ. The `-p` values of
+    the last convert are reused unless given again. Untagged notebooks are skipped.
 
     Example: `nb2prod verify analysis.ipynb --json report.json`
     """
