@@ -204,6 +204,8 @@ def _contract(lock: Lock | None) -> str:
         ]
         parts.append(_table(keys, rows))
     shown = {k: v for k, v in contract.items() if k != "example"}
+    if isinstance(columns, list):  # in the table above already
+        shown["input"] = {k: v for k, v in given.items() if k != "columns"}
     parts.append(f"<pre>{escape(json.dumps(shown, indent=2, default=str))}</pre>")
     return "\n".join(parts)
 
