@@ -204,7 +204,7 @@ def render_package(prepared: Prepared, facts: RunFacts) -> Generated:
                 dependencies=tuple(runtime),
                 test_dependencies=tuple(tests),
                 notebook_ref=_relative(job.notebook, job.folder.parent),
-                notebook_hash=prepared.selection.content_hash,
+                notebook_hash=prepared.selection.tagged_hash,
                 signatures=facts.signatures,
                 serving=serving,
                 spark=spark_plan(serving),

@@ -35,6 +35,8 @@ from nb2prod.output.writing import (
     write,
 )
 from nb2prod.plan.planner import PackagePlan
+from nb2prod.run import behaviour
+from nb2prod.run.behaviour import BehaviourDiff
 from nb2prod.run.environment import clean_environment
 from nb2prod.run.execute import Progress, Recording, execute
 from nb2prod.run.interfaces import replay_interfaces
@@ -67,6 +69,8 @@ class Proof:
     recording: Recording
     #: The replay.
     report: VerifyReport
+    #: What changed against the package convert replaced (None: verify, first convert).
+    behaviour: BehaviourDiff | None = None
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
@@ -105,6 +109,8 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
     require_writable(job.folder)
     refuse_edited(job.folder, prepared.previous, job.force)
     before = RunFacts.from_lock(prepared.previous, job)
+    # Read before the run overwrites them: the old code, artifacts and cases.
+    old = behaviour.before(job.folder, job.package) if prepared.previous else None
     with _run_folder(job.folder) as folder:
         recording = _run(prepared, folder, before, progress)
         generated = render_package(prepared, before.with_run(recording, job.package))
@@ -114,7 +120,10 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
         write(written, generated.lock)
         keep_executed(recording, generated.folder)
     report = replay_in(prepared, job.folder / "tests" / "cases", before.tolerance)
-    return Proof(prepared, generated, written, recording, report)
+    moved = None
+    if old is not None:
+        moved = behaviour.compare_with(old, job.folder, job.package, before.tolerance)
+    return Proof(prepared, generated, written, recording, report, moved)
 
 
 def verify(job: Job, progress: Progress | None = None) -> Proof:
@@ -131,6 +140,7 @@ def verify(job: Job, progress: Progress | None = None) -> Proof:
     facts = RunFacts.from_lock(prepared.previous, job)
     with _run_folder(job.folder) as folder:
         recording = _run(prepared, folder, facts, progress)
+        keep_executed(recording, job.folder)  # for build/review.html
         report = replay_in(prepared, recording.folder / "cases", facts.tolerance)
     return Proof(prepared, None, None, recording, report)
 

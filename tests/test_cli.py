@@ -275,7 +275,7 @@ def test_tags_shows_each_tagged_cell(tmp_path: Path) -> None:
     assert re.search(r"│ 4 +│ c4 │ nb2prod:export +│ import os +│ score +│ +│", rows)
     assert re.search(r"│ 5 +│ c5 │ nb2prod:predict │ def +│ predict +│ +│", rows)
     assert re.search(
-        r"│ 6 +│ c6 │ nb2prod:test +│ assert +│ test_cell_6 in +│ +│", rows
+        r"│ 6 +│ c6 │ nb2prod:test +│ assert +│ test_cell_c6 in +│ +│", rows
     )
 
 
@@ -451,7 +451,10 @@ def test_harmless_cell_magic_is_dropped_with_a_warning(
         in result.stderr
     )
     features = (tmp_path / "nb/src/nb/features.py").read_text()
-    assert "# --- From cell 1 [id c1] ---\ndef f() -> Any:\n    return 1" in features
+    assert (
+        "# --- From cell id c1 (nb2prod:feature) ---\ndef f() -> Any:\n    return 1"
+        in features
+    )
     assert f"%%{magic}" not in features
 
 

@@ -222,8 +222,7 @@ def test_learned_values_from_the_lock_become_reviewable_literals(
     common = _package(tmp_path, lock)["src/nb/common.py"]
     assert isinstance(common, str)
     assert (
-        "# Learned from the notebook's data when it ran (cell 3 [id c3], line 1):"
-        in common
+        "# Learned from the notebook's data when it ran (cell id c3, line 1):" in common
     )
     assert (
         "#     FEE_MEDIAN = float(raw.monthly_fee.median())\nFEE_MEDIAN = 20.0\n"

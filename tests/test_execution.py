@@ -163,15 +163,23 @@ def test_verify_passes_on_the_package_as_converted(
     converted: dict[str, tuple[Path, str]],
 ) -> None:
     package, _ = converted["ticket_triage_text"]
-    before = {p: p.read_bytes() for p in package.rglob("*") if p.is_file()}
+
+    def files() -> dict[Path, bytes]:  # build/ (git-ignored) gets the review page
+        return {
+            p: p.read_bytes()
+            for p in package.rglob("*")
+            if p.is_file() and p.relative_to(package).parts[0] != "build"
+        }
+
+    before = files()
     result = run_cli(
         "verify", SAMPLES / "ticket_triage_text.ipynb", "--out", package.parent
     )
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "equivalent: every recorded call matches" in result.stdout
     assert "not equivalent" not in result.stdout
-    after = {p: p.read_bytes() for p in package.rglob("*") if p.is_file()}
-    assert before == after
+    assert files() == before
+    assert (package / "build/review.html").is_file()
 
 
 def test_tampered_artifact_is_refused_at_load(

@@ -37,6 +37,7 @@ from nb2prod.cli.options import (
     parameters_from,
     require_usable,
 )
+from nb2prod.cli.summary import append, check_markdown
 from nb2prod.cli.terminal import safe
 from nb2prod.errors import (
     ConversionError,
@@ -223,9 +224,9 @@ def verify(
 ) -> None:
     """Run each notebook again and compare its calls with the package already on disk.
 
-    Changes no file. Exit 1 on any mismatch, naming the function, the call and
-    where the values differ. The `-p` values of the last convert are reused unless
-    given again. Notebooks without nb2prod tags are skipped.
+    Changes no package file (build/ gets review.html). Exit 1 on any mismatch,
+    naming the function, the call and where the values differ. The `-p` values of
+    the last convert are reused unless given again. Untagged notebooks are skipped.
 
     Example: `nb2prod verify analysis.ipynb --json report.json`
     """
@@ -265,7 +266,7 @@ def verify(
 
 def _show_proof(proof: Proof, json_report: Path | None) -> bool:
     """Print the proof; True when every recorded call matched."""
-    from nb2prod.cli import report
+    from nb2prod.cli import report, review
 
     report.warnings(err, proof.warnings)
     report.recording_warnings(err, proof.recording)
@@ -274,8 +275,7 @@ def _show_proof(proof: Proof, json_report: Path | None) -> bool:
     if proof.written is not None:
         report.written(out, proof.written)
     report.equivalence(out, proof.report, proof.recording)
-    if json_report is not None:
-        json_report.write_text(proof.report.to_json(), "utf-8")
+    review.after_proof(out, err, proof, json_report)
     return proof.report.ok
 
 
@@ -329,8 +329,10 @@ def check(
                 if stale:
                     failed = True
                     report.stale(out, str(job.folder), stale, command)
+                    append(check_markdown(str(job.folder), notebook.name, stale))
                     continue
             out.print(f"{safe(str(job.folder))}: up to date with {safe(notebook.name)}")
+            append(check_markdown(str(job.folder), notebook.name, []))
     if failed:
         raise typer.Exit(1)
 

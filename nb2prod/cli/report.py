@@ -16,6 +16,7 @@ from nb2prod.output.lock import Lock
 from nb2prod.output.writing import Fate, WriteReport
 from nb2prod.pipeline import Inspection, StaleFile
 from nb2prod.plan import model as plan_model
+from nb2prod.plan.naming import test_name
 from nb2prod.run.execute import Recording
 from nb2prod.run.interfaces import InterfaceReport
 from nb2prod.run.replay import VerifyReport
@@ -273,7 +274,7 @@ def _ships(
             ("artifacts: " + ", ".join(names)) if names else "nothing shipped code uses"
         )
     if role is Role.TEST:
-        return f"test_cell_{cell.cell.cell.number} in tests/"
+        return f"{test_name(cell.cell.cell.number, cell.cell.cell.id)} in tests/"
     return vocabulary.by_role(role).ships
 
 

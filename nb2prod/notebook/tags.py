@@ -48,6 +48,24 @@ class Selection:
         """The cells that carry a role."""
         return tuple(c for c in self.cells if c.role is not None)
 
+    @property
+    def tagged_hash(self) -> str:
+        """SHA-256 of the tagged cells alone (ids, roles, sources, directives blanked).
+
+        The package's ``_provenance.py`` keeps it: inserting, deleting or moving an
+        untagged cell leaves it (and so ``src/``) unchanged, while the lock keeps
+        :attr:`content_hash` of the whole notebook.
+        """
+        digest = hashlib.sha256()
+        for roled in self.tagged:
+            source = _without_lines(roled.source, roled.directive_lines)
+            role = roled.role.value if roled.role else None
+            record = [roled.cell.id, role, source]
+            digest.update(
+                json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
+            )
+        return digest.hexdigest()
+
 
 def select(notebook: Notebook, vocabulary: Vocabulary) -> Selection:
     """Give each code cell of ``notebook`` its role."""

@@ -92,3 +92,14 @@ def refuse_shadowing(name: str, notebook: Path, requested: bool) -> None:
         f"{notebook.name}: the package name '{name}' would shadow the module of {owner}; "
         f"choose another with --name, e.g. --name {name}_model"
     )
+
+
+def test_name(number: int, cell_id: str | None) -> str:
+    """A test cell's function name: from its id, so moving cells renames nothing.
+
+    nbformat ids are letters, digits, ``-`` and ``_``; ``-`` becomes ``_``. A notebook
+    older than nbformat 4.5 has no ids: the cell's position names it then.
+    """
+    if cell_id and re.fullmatch(r"[A-Za-z0-9_-]+", cell_id):
+        return "test_cell_" + cell_id.replace("-", "_")
+    return f"test_cell_{number}"

@@ -5,6 +5,7 @@ Pure decisions over the cell analyses; nothing here reads or writes files.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 
 from nb2prod.analysis.cells import CellAnalysis, Kind
@@ -69,6 +70,15 @@ def make_plan(
     public, predict = _public_functions(notebook, cells, symbols, problems)
     tests = [
         resolver.test(cell, package) for cell in cells if cell.cell.role is Role.TEST
+    ]
+    names = [test.name for test in tests]
+    tests = [  # ids differing only in - and _ give one name: their positions then
+        (
+            dataclasses.replace(test, name=f"test_cell_{test.cell.cell.cell.number}")
+            if names.count(test.name) > 1
+            else test
+        )
+        for test in tests
     ]
     problems += resolver.problems + _cycles(notebook, modules, symbols)
     problems += later_definitions(notebook, cells) + out_of_order(notebook, cells)

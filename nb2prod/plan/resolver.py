@@ -17,6 +17,7 @@ from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.vocabulary import Role, Vocabulary
 from nb2prod.plan.closure import Closure, key
 from nb2prod.plan.model import MODULE_OF_ROLE, Block, LocalModule, ModulePlan, TestPlan
+from nb2prod.plan.naming import test_name
 from nb2prod.plan.symbols import Definition, Source, SymbolTable
 
 
@@ -143,7 +144,7 @@ class Resolver:
             if statement.kind is not Kind.IMPORT:
                 local.update(statement.binds)
         return TestPlan(
-            name=f"test_cell_{cell.cell.cell.number}",
+            name=test_name(cell.cell.cell.number, cell.cell.cell.id),
             cell=cell,
             markdown=markdown_above(self.notebook, cell),
             imports=tuple(needs.imports.values()),

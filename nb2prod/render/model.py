@@ -25,7 +25,7 @@ class RenderInput:
     test_dependencies: tuple[Dependency, ...]
     #: How to write the notebook in commands (relative to the package folder's parent).
     notebook_ref: str
-    #: The notebook's content hash, as the lock records it.
+    #: SHA-256 of the notebook's tagged cells (untagged ones do not count).
     notebook_hash: str
     #: Per function, the annotations its recorded calls showed.
     signatures: Mapping[str, Any]

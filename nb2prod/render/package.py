@@ -13,6 +13,8 @@ import jinja2
 
 from nb2prod import __version__
 from nb2prod.analysis.cells import ImportBinding
+from nb2prod.notebook.read import Cell
+from nb2prod.notebook.tags import RoledCell
 from nb2prod.plan.artifacts import JOBLIB, SKOPS, SavedArtifact
 from nb2prod.plan.naming import distribution_name
 from nb2prod.plan.planner import Block, ModulePlan, PackagePlan, TestPlan
@@ -20,6 +22,7 @@ from nb2prod.plan.serving import ServingPlan
 from nb2prod.render.annotate import Annotator
 from nb2prod.render.escaping import FILTERS, comment
 from nb2prod.render.model import RenderInput
+from nb2prod.render.review_marks import review_marks
 from nb2prod.render.rewrite import ARTIFACTS, statement_code, test_function
 from nb2prod.render.service import (
     SERVING_REQUIREMENTS,
@@ -82,9 +85,7 @@ def render(data: RenderInput) -> dict[str, str]:
     if plan.config:
         files[f"{src}/config.py"] = env.get_template("config.py.j2").render(
             common,
-            cell=_cell_label(
-                plan.config[0].cell.cell.cell.number, plan.config[0].cell.cell.cell.id
-            ),
+            cell=cell_name(plan.config[0].cell.cell.cell),
             constants=[
                 (c.name, _literal_type(c.literal), c.literal) for c in plan.config
             ],
@@ -117,8 +118,13 @@ def render(data: RenderInput) -> dict[str, str]:
         spark_requirement=spark,
     )
     files[".gitignore"] = env.get_template("gitignore.j2").render(common)
+    marks = review_marks(files, plan.package)
+    files[".gitattributes"] = env.get_template("gitattributes.j2").render(
+        common, machinery=marks.machinery
+    )
     files["README.md"] = env.get_template("README.md.j2").render(
         common,
+        logic_files=marks.logic,
         plan=plan,
         artifacts=[name for name, _ in plan.artifacts],
         joblib_artifacts=[
@@ -241,26 +247,36 @@ def _block(
     annotator: Annotator,
     learned: Mapping[str, str | None],
 ) -> Mapping[str, object]:
-    cell = block.cell.cell.cell
-    label = _cell_label(cell.number, cell.id)
+    label = cell_label(block.cell.cell)
     values = {v.statement.first_line: v for v in block.learned}
     code = "".join(
         (
-            learned_code(values[s.first_line], label, learned)
+            learned_code(values[s.first_line], cell_name(block.cell.cell.cell), learned)
             if s.first_line in values
             else statement_code(s, module.artifact_uses, annotator.function)
         )
         for s in block.statements
     )
     return {
-        "label": _cell_label(cell.number, cell.id),
+        "label": label,
         "markdown": _comment(block.markdown),
         "code": code.strip("\n"),
     }
 
 
-def _cell_label(number: int, cell_id: str | None) -> str:
-    return f"cell {number}" + (f" [id {cell_id}]" if cell_id else "")
+def cell_label(roled: RoledCell) -> str:
+    """The cell by its id and role, never its position (unless it has no id).
+
+    Inserting, deleting or moving other cells then changes no generated comment;
+    notebooks older than nbformat 4.5 have no ids and fall back to the position.
+    """
+    role = f"nb2prod:{roled.role.value}" if roled.role else "untagged"
+    return f"{cell_name(roled.cell)} ({role})"
+
+
+def cell_name(cell: Cell) -> str:
+    """``cell id ID``, or ``cell N`` (its position) for a cell without an id."""
+    return f"cell id {cell.id}" if cell.id else f"cell {cell.number}"
 
 
 def _comment(markdown: str) -> list[str]:
@@ -331,10 +347,9 @@ def _package_imports(plan: PackagePlan) -> list[str]:
 
 
 def _test(test: TestPlan) -> Mapping[str, object]:
-    cell = test.cell.cell.cell
     code = test_function(test.name, test.statements, test.fixtures, test.artifact_uses)
     return {
-        "label": _cell_label(cell.number, cell.id),
+        "label": cell_label(test.cell.cell),
         "markdown": _comment(test.markdown),
         "code": code.strip("\n"),
     }

@@ -10,8 +10,8 @@ import numpy as np
 from churn_basic import predict
 
 
-# --- From cell 11 [id c11] ---
-def test_cell_11(notebook_data: Callable[[str], Any]) -> None:
+# --- From cell id c11 (nb2prod:test) ---
+def test_cell_c11(notebook_data: Callable[[str], Any]) -> None:
     customers = notebook_data("customers")
     flags = predict(customers)
     assert flags.shape == (len(customers),)

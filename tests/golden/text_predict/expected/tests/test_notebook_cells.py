@@ -10,8 +10,8 @@ from text_predict.common import tokenize
 from text_predict.config import LABELS
 
 
-# --- From cell 7 [id c7] ---
-def test_cell_7(notebook_data: Callable[[str], Any]) -> None:
+# --- From cell id c7 (nb2prod:test) ---
+def test_cell_c7(notebook_data: Callable[[str], Any]) -> None:
     texts = notebook_data("texts")
     assert predict(texts) == ["billing", "technical", "billing"]
     assert tokenize("a bc def") == ["def"]

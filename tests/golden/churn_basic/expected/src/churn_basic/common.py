@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 
-# --- From cell 4 [id c4] ---
+# --- From cell id c4 (nb2prod:export) ---
 # ## Helpers
 # Division that tolerates zero tenure.
 def safe_divide(numerator: Any, denominator: Any) -> Any:

@@ -7,7 +7,7 @@ import pandas as pd
 from .common import safe_divide
 
 
-# --- From cell 6 [id c6] ---
+# --- From cell id c6 (nb2prod:feature) ---
 # ### Spend per month
 def add_spend_rate(frame: pd.DataFrame) -> pd.DataFrame:
     """Add `spend_rate`: charges per month of tenure."""

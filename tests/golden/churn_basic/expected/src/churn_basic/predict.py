@@ -9,7 +9,7 @@ from .config import THRESHOLD
 from .features import add_spend_rate
 
 
-# --- From cell 9 [id c9] ---
+# --- From cell id c9 (nb2prod:predict) ---
 # ## Predict
 # Flags customers whose churn probability reaches `THRESHOLD`.
 def predict(frame: Any) -> Any:

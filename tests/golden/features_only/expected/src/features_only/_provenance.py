@@ -6,5 +6,6 @@
 VERSION = "0.1.0"
 #: The notebook it was generated from.
 NOTEBOOK = "features_only.ipynb"
-#: SHA-256 of the notebook's cells (sources and tags; outputs do not count).
-NOTEBOOK_HASH = "876662feb9c1fed36350818809d4c63d88bcf51d70bc29f3fa1ca4d9cf9db7f2"
+#: SHA-256 of the notebook's tagged cells (ids, tags, sources): untagged cells and
+#: outputs do not count. nb2prod.lock keeps the hash of the whole notebook.
+NOTEBOOK_HASH = "54bf902f2508ed2337d365be0e3f119c47d9a6c3f239cc44fe3a7ccbc5bb0ec6"

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-# --- From cell 2 [id c2] ---
+# --- From cell id c2 (nb2prod:export) ---
 # # Sensor features
 # Helpers spread over several cells, redefined as the analysis went on.
 WINDOW = 5

@@ -8,7 +8,7 @@ import statistics
 from .common import WINDOW, Reading, cached
 
 
-# --- From cell 6 [id c6] ---
+# --- From cell id c6 (nb2prod:feature) ---
 # A better rolling mean: ignores NaNs.
 def rolling_mean(values: list[float]) -> float:
     """Mean of the last `WINDOW` finite values."""

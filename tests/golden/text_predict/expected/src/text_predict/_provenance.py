@@ -6,5 +6,6 @@
 VERSION = "0.1.0"
 #: The notebook it was generated from.
 NOTEBOOK = "text_predict.ipynb"
-#: SHA-256 of the notebook's cells (sources and tags; outputs do not count).
-NOTEBOOK_HASH = "cfcfc8c413195a0c4b885acdea761ed58e9759d4d3e255f6c9a496542773c692"
+#: SHA-256 of the notebook's tagged cells (ids, tags, sources): untagged cells and
+#: outputs do not count. nb2prod.lock keeps the hash of the whole notebook.
+NOTEBOOK_HASH = "dde3d92c1f978739a410637e05e34b002430ba0a13ca8d8029b8f9bebe54e589"

@@ -6,7 +6,7 @@ import re
 
 from .config import MIN_LENGTH
 
-# --- From cell 3 [id c3] ---
+# --- From cell id c3 (nb2prod:export) ---
 TOKEN = re.compile(r"[a-z]+")
 
 

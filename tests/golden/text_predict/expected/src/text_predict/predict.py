@@ -7,7 +7,7 @@ from .common import tokenize
 from .config import LABELS
 
 
-# --- From cell 5 [id c5] ---
+# --- From cell id c5 (nb2prod:predict) ---
 def _score(tokens, label):
     return sum(artifacts.vocabulary[label][t] for t in tokens)
 
