@@ -26,7 +26,7 @@ import joblib
 import pandas as pd
 import pytest
 import skops.io
-from conftest import run_cli
+from conftest import SAMPLES, run_cli
 from sklearn.linear_model import LogisticRegression
 
 from nb2prod.errors import CleanEnvironmentError
@@ -294,3 +294,26 @@ def test_uv_gets_the_indexes_pip_is_configured_with() -> None:
     options = uv_index_options()
     for url in ours.get("extra-index-url", "").split():
         assert options[options.index(url) - 1] == "--extra-index-url"
+
+
+def test_a_sample_is_equivalent_over_http_and_batch_in_its_clean_environment(
+    tmp_path: Path,
+) -> None:
+    # The promise where it is relied on: the server and the batch command of the
+    # package as installed with only what it declares give the notebook's answers.
+    report = tmp_path / "report.json"
+    result = run_cli(
+        "convert", SAMPLES / "churn_classification.ipynb", "--out", tmp_path,
+        "--isolation", "venv", "--interfaces", "http,batch", "--json", report,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stdout + result.stderr
+    data = json.loads(report.read_text("utf-8"))
+    assert data["ok"] is True
+    assert data["environment"] == "in a clean environment"
+    assert "nb2prod-site-" in data["package_file"], data["package_file"]
+    statuses = {i["interface"]: i["status"] for i in data["interfaces"]}
+    # Parquet runs too: the clean environment has the package's parquet extra.
+    assert statuses == dict.fromkeys(
+        ("HTTP", "batch CSV", "batch Parquet"), "equivalent"
+    )
+    assert all(len(i["calls"]) == 4 for i in data["interfaces"])

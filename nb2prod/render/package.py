@@ -25,6 +25,7 @@ from nb2prod.render.model import RenderInput
 from nb2prod.render.review_marks import review_marks
 from nb2prod.render.rewrite import ARTIFACTS, statement_code, test_function
 from nb2prod.render.service import (
+    PARQUET_REQUIREMENT,
     SERVING_REQUIREMENTS,
     SERVING_TEST_REQUIREMENTS,
     SPARK_REQUIREMENT,
@@ -116,6 +117,9 @@ def render(data: RenderInput) -> dict[str, str]:
         ],
         serving=serving is not None,
         spark_requirement=spark,
+        parquet_requirement=(
+            PARQUET_REQUIREMENT if serving and serving.kind != "scalar" else ""
+        ),
     )
     files[".gitignore"] = env.get_template("gitignore.j2").render(common)
     marks = review_marks(files, plan.package)

@@ -31,6 +31,8 @@ _SHIPPED = (compare, arrays, casefile, objects, tables)
 #: The `spark` extra of a package whose predict takes a DataFrame (spark.py);
 #: [sql] brings pyarrow, which mapInPandas needs.
 SPARK_REQUIREMENT = "pyspark[sql]>=4.3.0"
+#: The `parquet` extra of a package with batch scoring: .parquet files need pyarrow.
+PARQUET_REQUIREMENT = "pyarrow>=15"
 
 
 def service_files(

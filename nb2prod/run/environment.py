@@ -76,12 +76,15 @@ def clean_environment(package_folder: Path) -> Iterator[CleanEnvironment]:
 
 
 def declared(pyproject: Path) -> tuple[str, ...]:
-    """The ``[project] dependencies`` of a package's pyproject.toml."""
+    """The ``[project] dependencies`` of a package's pyproject.toml, with its
+    ``parquet`` extra (the batch command's .parquet files need it)."""
     try:
         data = tomllib.loads(pyproject.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CleanEnvironmentError(f"{pyproject}: cannot be read: {exc}") from None
-    dependencies = data.get("project", {}).get("dependencies", [])
+    project = data.get("project", {})
+    extras = project.get("optional-dependencies", {})
+    dependencies = [*project.get("dependencies", []), *extras.get("parquet", [])]
     return tuple(str(d) for d in dependencies)
 
 
