@@ -139,8 +139,10 @@ def test_verify_replays_through_the_interfaces_too(null_city: Converted) -> None
 
 
 def test_a_server_that_answers_differently_is_a_mismatch_naming_http(
-    null_city: Converted, tmp_path: Path
+    null_city: Converted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     notebook = Path(shutil.copy(null_city.notebook, tmp_path))
     out = Path(shutil.copytree(null_city.out, tmp_path / "out"))
     (serve,) = out.glob("*/src/*/serve.py")
@@ -164,6 +166,16 @@ def test_a_server_that_answers_differently_is_a_mismatch_naming_http(
     for other in report["interfaces"]:
         if other["interface"] != "HTTP":
             assert other["status"] == "equivalent", other
+    # The CI summary and the review page name the interface too.
+    markdown = summary.read_text("utf-8")
+    assert "| HTTP | 2 | ❌ mismatch |" in markdown
+    assert "| batch CSV | 2 | ✅ equivalent |" in markdown
+    assert "1 interface(s) differ" in markdown
+    assert "- mismatch: HTTP: call 001 row 0: expected" in markdown
+    (page,) = out.glob("*/build/review.html")
+    html = page.read_text("utf-8")
+    assert "predict through its interfaces" in html
+    assert "HTTP: call 001 row 0: expected" in html
 
 
 def test_the_interfaces_option_wins_over_the_table(null_city: Converted) -> None:

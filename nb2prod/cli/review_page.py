@@ -138,13 +138,29 @@ def _equivalence(proof: Proof) -> str:
         else '<p class="bad">not equivalent</p>'
     )
     tolerance = f"rtol={report.tolerance.rtol:g}, atol={report.tolerance.atol:g}"
+    if report.environment:
+        tolerance += f"; replayed {report.environment}"
     head = ["function", "calls", "replayed", "equal", "max abs", "max rel", "mismatch"]
+    interfaces = [
+        [
+            escape(i.interface),
+            str(len(i.calls)),
+            f'<span class="{"good" if i.ok else "bad"}">'
+            f"{sum(c.equal for c in i.calls)}</span>",
+            escape(i.status),
+            escape(i.mismatches[0] if i.mismatches else ""),
+        ]
+        for i in report.interfaces
+    ]
+    through = ["interface", "calls", "equal", "status", "first mismatch"]
     return (
         "<h2>Package vs notebook</h2>"
         + _table(head, rows)
+        + ("<h3>predict through its interfaces</h3>" + _table(through, interfaces)
+           if interfaces else "")
         + verdict
         + f"<p>{escape(tolerance)}</p>"
-    )
+    )  # fmt: skip
 
 
 def _behaviour(diff: BehaviourDiff) -> str:

@@ -51,7 +51,7 @@ def proof_markdown(command: str, proof: Proof) -> str:
         "**equivalent**: every recorded call matches"
         if report.ok
         else f"**not equivalent**: {sum(f.equal != f.calls for f in report.functions)}"
-        " function(s) differ"
+        f" function(s) and {sum(not i.ok for i in report.interfaces)} interface(s) differ"
     )
     lines += ["", f"{verdict} ({tolerance})", ""]
     rows = []
@@ -69,6 +69,15 @@ def proof_markdown(command: str, proof: Proof) -> str:
         )
     head = ["function", "calls", "replayed", "equal", "max abs", "max rel"]
     lines.append(_table(head, rows))
+    if report.interfaces:
+        through = [
+            [md(i.interface), str(len(i.calls)), f"{'✅' if i.ok else '❌'} {i.status}"]
+            for i in report.interfaces
+        ]
+        lines += ["", _table(["predict through", "calls", "status"], through)]
+        lines += [
+            f"- mismatch: {md(m)}" for i in report.interfaces for m in i.mismatches
+        ]
     for f in report.functions:
         if f.mismatch is not None:
             where = f" at {f.mismatch.where}" if f.mismatch.where else ""
