@@ -769,3 +769,24 @@ def test_requires_python_is_recorded_once_so_check_agrees_across_machines(
         in (tmp_path / "scoring/pyproject.toml").read_text()
     )
     assert run_cli("check", notebook).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "first", ["%%capture", "", "  "], ids=["cell-magic", "blank", "spaces"]
+)
+def test_a_line_magic_below_a_cell_magic_or_blank_line_is_dropped_at_its_line(
+    tmp_path: Path, first: str
+) -> None:
+    # IPython drops a cell's leading blank lines; the lines must still match up.
+    source = f"{first}\ndef f():\n    return 1\n%matplotlib inline"
+    notebook = write(tmp_path / "nb.ipynb", code(source, FEATURE))
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "nb.ipynb: cell 1 [id c1], line 4, col 1: warning: line magic %matplotlib "
+        "only changes what the notebook displays; it is dropped\n" in result.stderr
+    )
+    assert "error" not in result.stderr
+    features = (tmp_path / "nb/src/nb/features.py").read_text()
+    assert "def f() -> Any:\n    return 1" in features
+    assert "matplotlib" not in features
