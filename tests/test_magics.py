@@ -115,42 +115,49 @@ def test_a_shell_command_is_refused_as_a_shell_command() -> None:
 
 @pytest.mark.parametrize(
     ("first", "cell_magic"),
-    [("%%capture", "capture"), ("", None), ("  ", None)],
-    ids=["cell-magic", "blank", "spaces"],
+    [("%%capture", "capture"), ("", None), ("  ", None), ("%%time\n", "time")],
+    ids=["cell-magic", "blank", "spaces", "cell-magic-then-blank"],
 )
 def test_lines_below_a_cell_magic_or_leading_blank_lines_keep_their_number(
     first: str, cell_magic: str | None
 ) -> None:
     # IPython's transformer drops a cell's leading blank lines (the masked %%capture
-    # line is one); nb2prod must not shift every line after them by one.
+    # line is one); nb2prod must not shift every line after them.
     masked = mask(f"{first}\nx = 1\n%matplotlib inline\n")
 
+    line = first.count("\n") + 3
     assert masked.cell_magic == cell_magic
     assert masked.ipython_lines == (
-        IPythonLine(3, "%matplotlib inline", "%matplotlib", MAGICS["%matplotlib"]),
+        IPythonLine(line, "%matplotlib inline", "%matplotlib", MAGICS["%matplotlib"]),
     )
-    assert masked.source.split("\n")[1:] == ["x = 1", "", ""]
+    assert masked.source.split("\n")[line - 2 :] == ["x = 1", "", ""]
 
 
-@pytest.mark.parametrize("end", ["\n", ""], ids=["newline", "no-newline"])
+@pytest.mark.parametrize(
+    ("first", "end"),
+    [("", "\n"), ("", ""), ("%%time\n", "\n")],
+    ids=["newline", "no-newline", "cell-magic"],
+)
 def test_a_line_magic_continued_with_a_backslash_is_left_for_the_parser(
-    end: str,
+    first: str, end: str
 ) -> None:
     # IPython joins the two lines into one: no line maps to its own, so none is
     # masked (it used to shift every later line by one and refuse them all).
-    source = f"%time x = \\\n  1\ndef f():\n    return x{end}"
+    body = f"%time x = \\\n  1\ndef f():\n    return x{end}"
 
-    masked = mask(source)
+    masked = mask(first + body)
 
-    assert (masked.source, masked.ipython_lines) == (source, ())
+    assert masked.source == ("\n" if first else "") + body
+    assert masked.ipython_lines == ()
+    assert masked.cell_magic == ("time" if first else None)
 
 
 @pytest.mark.parametrize("cell_magic", ["", "%%time\n"], ids=["plain", "cell-magic"])
 def test_input_ipython_cannot_transform_is_left_for_the_parser(
     cell_magic: str,
 ) -> None:
-    # "/ x" is IPython's autocall escape without a callable: its transformer raises.
-    body = "/ x\n%matplotlib inline\n"
+    # IPython's transformer raises IndexError on a magic's value continued at the end.
+    body = "y = 1\nx = %\\"
 
     masked = mask(cell_magic + body)
 
