@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -805,3 +806,119 @@ def test_an_object_that_holds_itself_does_not_recurse_forever() -> None:
     actual.weights.append(actual)
 
     assert not compare(expected, actual).equal
+
+
+# Found by mutation testing: each behaviour below had no test that noticed it broken
+
+
+def test_numpy_complex64_is_a_complex_number() -> None:
+    # complex128 subclasses complex; complex64 does not and must still be a number.
+    assert compare(np.complex64(1 + 2j), 1 + 2j).equal
+    result = compare(np.complex64(1 + 2j), complex(1, 3))
+    assert result.detail == "expected (1+2j), got (1+3j) (abs diff 1, rel diff 0.447)"
+
+
+def test_numpy_timedeltas_compare_exactly_and_missing_ones_are_equal() -> None:
+    second, missing = np.timedelta64(1, "s"), np.timedelta64("NaT")
+    assert compare(second, np.timedelta64(1000, "ms")) == Comparison(True)
+    assert compare(missing, np.timedelta64("NaT")) == Comparison(True)
+    result = compare(second, np.timedelta64(2, "s"))
+    assert (result.equal, result.note) == (False, "")
+
+
+def test_one_missing_date_is_not_equal_to_a_date() -> None:
+    missing, day = np.datetime64("NaT"), np.datetime64("2024-01-01")
+    assert not compare(missing, day).equal
+    assert not compare(day, missing).equal
+
+
+class _Model:
+    """Has get_params and an == that cannot tell models apart."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+    def get_params(self, deep: bool = False) -> dict[str, object]:
+        return {"depth": self.depth}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Model)
+
+    __hash__ = object.__hash__
+
+
+def test_anything_with_get_params_compares_by_parameters_despite_its_eq() -> None:
+    assert compare(_Model(3), _Model(3)).equal
+    result = compare(_Model(3), _Model(4))
+    assert (result.equal, result.detail) == (False, "expected 3, got 4")
+
+
+def test_the_tolerance_reaches_items_of_lists_and_dicts() -> None:
+    loose = Tolerance(rtol=0.1, atol=0.0)
+    assert compare([1.0], [1.05], loose).equal
+    assert compare({"a": 1.0}, {"a": 1.05}, loose).equal
+    assert compare((1.0, {"b": [2.0]}), (1.0, {"b": [2.1]}), loose).equal
+
+
+class _Grid:
+    """== gives a 2-D boolean array, as numpy-backed containers do."""
+
+    def __init__(self, *rows: list[int]) -> None:
+        self.rows = np.array(rows)
+
+    def __eq__(self, other: object) -> Any:
+        assert isinstance(other, _Grid)
+        return self.rows == other.rows
+
+    __hash__ = object.__hash__
+
+
+def test_an_eq_giving_a_2d_array_is_reduced_with_all() -> None:
+    assert compare(_Grid([1, 2], [3, 4]), _Grid([1, 2], [3, 4])).equal
+    assert not compare(_Grid([1, 2], [3, 4]), _Grid([1, 2], [3, 5])).equal
+
+
+def test_results_of_equality_fallbacks_are_whole() -> None:
+    note = "compared with == (no dedicated comparator for Money)"
+    assert compare(Money(1), Money(1)) == Comparison(True, note=note)
+    assert compare(Explosive(), Explosive()).equal is False
+    assert compare({1}, {2}).equal is False
+
+
+def test_notes_from_several_types_are_joined() -> None:
+    result = compare([Money(1), Vector(1)], [Money(1), Vector(1)])
+    assert result.note == (
+        "compared with == (no dedicated comparator for Money); "
+        "compared with == (no dedicated comparator for Vector)"
+    )
+
+
+def test_a_text_element_against_another_type_shows_both() -> None:
+    result = compare(pd.Series(["abc"], dtype=object), pd.Series([1], dtype=object))
+    assert result.detail.startswith("expected 'abc', got 1;")
+
+
+def test_long_text_details() -> None:
+    # Up to 80 characters both texts are shown whole (a repr of 80 is not clipped).
+    short = "a" * 78
+    assert compare(short, short[:-1] + "b").detail == (
+        f"expected {short!r}, got {short[:-1] + 'b'!r}"
+    )
+    # Longer: the first difference with 20 characters either side...
+    text = "0123456789" * 10
+    assert compare(text, text[:5] + "X" + text[6:]).detail == (
+        "text differs at character 5 (lengths 100 and 100): "
+        f"expected {text[:25]!r}, got {text[:5] + 'X' + text[6:25]!r}"
+    )
+    # ...or where the shorter text ends.
+    assert compare(text, text + "tail").detail == (
+        "text differs at character 100 (lengths 100 and 104): "
+        f"expected {text[80:]!r}, got {(text + 'tail')[80:120]!r}"
+    )
+
+
+def test_values_longer_than_80_characters_are_clipped() -> None:
+    result = compare({"a" * 100}, {"b" * 100})
+    assert result.detail == (
+        "missing elements ['" + "a" * 75 + "..., extra elements ['" + "b" * 75 + "..."
+    )
