@@ -765,6 +765,22 @@ HELPER = ("def helper(values):\n    return sum(values)", EXPORT)
             ],
             "warning: 'helper', read inside total() in cell 1",
         ),
+        (  # the body's last line holds a multi-byte character before the read
+            [("def f():\n    return (\n        'é' + B)", EXPORT), ("B = 1", EXPORT)],
+            "warning: 'B', read inside f() in cell 1",
+        ),
+        (  # a lambda's default runs with the lambda
+            [TOTAL, ("f = lambda n=total([1]): n", None), HELPER],
+            "and cell 2 calls total() before that",
+        ),
+        (  # the statement goes on after a lambda: that part runs now
+            [TOTAL, ("y = [(lambda: 0), total([1])]", None), HELPER],
+            "and cell 2 calls total() before that",
+        ),
+        (  # a lambda inside a def runs no earlier than the def's body
+            [TOTAL, ("def run():\n    return lambda: total([1])", None), HELPER],
+            "warning: 'helper', read inside total() in cell 1",
+        ),
     ],
     ids=[
         "earlier",
@@ -786,6 +802,10 @@ HELPER = ("def helper(values):\n    return sum(values)", EXPORT)
         "class-call",
         "unrelated-call",
         "recursion",
+        "multi-byte-last-line",
+        "lambda-default",
+        "after-a-lambda",
+        "lambda-in-a-def",
     ],
 )
 def test_when_a_later_definition_is_reached(
