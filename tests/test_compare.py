@@ -904,6 +904,8 @@ def test_long_text_details() -> None:
     assert compare(short, short[:-1] + "b").detail == (
         f"expected {short!r}, got {short[:-1] + 'b'!r}"
     )
+    edge = "a" * 80
+    assert compare(edge, edge[:-1] + "b").detail.startswith("expected 'aaa")
     # Longer: the first difference with 20 characters either side...
     text = "0123456789" * 10
     assert compare(text, text[:5] + "X" + text[6:]).detail == (
