@@ -58,7 +58,11 @@ MODULES: dict[str, list[str]] = {
         "-k",
         "later or early or before or order or hidden",
     ],
-    "plan/resolver.py": ["tests/test_cli.py", "tests/test_plan.py"],
+    "plan/resolver.py": [
+        "tests/test_cli.py",
+        "tests/test_plan.py",
+        "tests/test_closure.py",
+    ],
     "plan/closure.py": ["tests/test_closure.py", "tests/test_plan.py"],
     "analysis/magics.py": ["tests/test_magics.py", "tests/test_cli.py", "-k", "magic"],
     "standalone/contract.py": ["tests/test_types_and_contract.py"],
