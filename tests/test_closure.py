@@ -403,14 +403,36 @@ def test_builtins_read_before_a_constant_neither_hide_it_nor_make_it_learned(
     assert result.learned == ()
 
 
+def test_an_import_read_first_does_not_hide_the_constants_read_after_it(
+    tmp_path: Path,
+) -> None:
+    source = "import math\nLIMITS = [1, 4]\n\ndef f():\n    return math.sqrt(LIMITS[1])"
+    result = plan(tmp_path, code(source, "nb2prod:export"))
+    assert shipped(result, "common") == [("LIMITS",), ("f",)]
+
+
+def test_a_constant_an_untagged_cell_also_assigns_still_ships_as_code(
+    tmp_path: Path,
+) -> None:
+    # The export cell's definition is what the package takes: not notebook data.
+    source = "LIMITS = [1, 2]\nSIZE = len(LIMITS)\n\ndef f():\n    return SIZE"
+    result = plan(tmp_path, code(source, "nb2prod:export"), code("LIMITS = [3]"))
+    assert shipped(result, "common") == [("LIMITS",), ("SIZE",), ("f",)]
+    assert result.learned == ()
+
+
 def test_a_bare_statement_after_a_def_and_an_untagged_cell_warns_in_full(
     tmp_path: Path,
 ) -> None:
-    source = "LABELS = {}\n\ndef f():\n    return LABELS\n\nLABELS.update(a=1)"
+    # x.bit_length() touches only notebook data: silent, and the search goes on.
+    source = (
+        "LABELS = {}\n\ndef f():\n    return LABELS\n\n"
+        "x.bit_length()\nLABELS.update(a=1)"
+    )
     result = plan(tmp_path, code("x = 1"), code(source, "nb2prod:export"))
     (found,) = warnings(result)
     assert found == (
-        "nb.ipynb: cell 2 [id c2], line 6: warning: this statement defines nothing, "
+        "nb.ipynb: cell 2 [id c2], line 7: warning: this statement defines nothing, "
         "so it is not shipped, but it reads 'LABELS', which shipped code uses: the "
         "package does not do what it does (a seed, a setting, a change to a value)\n"
         "    LABELS.update(a=1)\n"
