@@ -924,3 +924,85 @@ def test_values_longer_than_80_characters_are_clipped() -> None:
     assert result.detail == (
         "missing elements ['" + "a" * 75 + "..., extra elements ['" + "b" * 75 + "..."
     )
+
+
+# Estimators and objects by value (standalone/objects.py), from mutation testing
+
+
+class _Estimator:
+    """scikit-learn's convention, duck-typed: parameters, and fitted names ending _."""
+
+    def __init__(self, **params: object) -> None:
+        self._params = params
+
+    def get_params(self, deep: bool = True) -> dict[str, object]:
+        assert deep is False, "compared with get_params(deep=False)"
+        return dict(self._params)
+
+    def fitted(self, **learned: object) -> _Estimator:
+        for name, value in learned.items():
+            setattr(self, name, value)
+        return self
+
+
+def test_estimators_with_other_parameters_name_them() -> None:
+    result = compare(_Estimator(a=1, b=2), _Estimator(a=1, c=3))
+    assert result == Comparison(
+        False, detail="missing parameters ['b'], extra parameters ['c']"
+    )
+
+
+def test_fitted_and_unfitted_estimators_name_the_fitted_attributes() -> None:
+    many = {f"w{i:02}_": i for i in range(12)}
+    fitted = _Estimator(a=1).fitted(**many)
+    assert compare(fitted, _Estimator(a=1)).detail == (
+        "expected a fitted _Estimator (w00_, w01_, w02_, w03_, w04_, w05_, w06_, w07_, "
+        "w08_, w09_, ...), got an unfitted one"
+    )
+    assert compare(_Estimator(a=1), _Estimator(a=1).fitted(coef_=1)).detail == (
+        "expected an unfitted _Estimator, got a fitted one (coef_)"
+    )
+    other = _Estimator(a=1).fitted(coef_=1, bias_=2)
+    assert compare(_Estimator(a=1).fitted(coef_=1), other).detail == (
+        "extra fitted attributes ['bias_']"
+    )
+
+
+def test_only_public_names_ending_in_an_underscore_are_fitted() -> None:
+    expected = _Estimator(a=1).fitted(_cache_=1, seen=2, coef_=[1.0])
+    actual = _Estimator(a=1).fitted(_cache_=9, seen=8, coef_=[1.0])
+    assert compare(expected, actual).equal
+    result = compare(expected, _Estimator(a=1).fitted(coef_=[1.5]))
+    assert (result.where, result.detail) == (
+        "fitted attribute coef_[0]",
+        "expected 1.0, got 1.5 (abs diff 0.5, rel diff 0.5)",
+    )
+    assert compare(expected, actual, Tolerance(rtol=0.0, atol=0.0)).equal
+
+
+class _OtherConvention:
+    """get_params that takes no deep argument: compared by its state instead."""
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+
+    def get_params(self) -> dict[str, object]:
+        return {}
+
+
+def test_a_get_params_of_another_convention_falls_back_to_the_state() -> None:
+    assert compare(_OtherConvention(1.0), _OtherConvention(1.0)).equal
+    result = compare(_OtherConvention(1.0), _OtherConvention(2.0))
+    assert (result.equal, result.where) == (False, "state['weight']")
+
+
+def test_the_same_object_and_globals_compare_by_identity() -> None:
+    box = _Box([1.0])
+    assert compare(box, box) == Comparison(True)
+    # A function reduces to its name (a global): == then, noted.
+    assert compare(test_defaults, test_defaults) == Comparison(True)
+    result = compare(test_defaults, test_none)
+    assert (result.equal, result.note) == (
+        False,
+        "compared with == (no dedicated comparator for function)",
+    )
