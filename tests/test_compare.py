@@ -1006,3 +1006,88 @@ def test_the_same_object_and_globals_compare_by_identity() -> None:
         False,
         "compared with == (no dedicated comparator for function)",
     )
+
+
+class _Pair:
+    """Pickled by its arguments alone (a 2-tuple from __reduce__)."""
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_Pair, (self.low, self.high))
+
+
+class _Labelled:
+    """Pickled by arguments and a state (a 3-tuple from __reduce__)."""
+
+    def __init__(self, value: float, label: str = "") -> None:
+        self.value, self.label = value, label
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_Labelled, (self.value,), {"label": self.label})
+
+
+def test_objects_compare_by_the_arguments_and_state_pickle_stores() -> None:
+    assert compare(_Pair(1.0, 2.0), _Pair(1.0, 2.0)).equal
+    result = compare(_Pair(1.0, 2.0), _Pair(1.0, 2.5))
+    assert (result.where, result.detail) == (
+        "arguments[1]",
+        "expected 2.0, got 2.5 (abs diff 0.5, rel diff 0.25)",
+    )
+    assert compare(_Pair(1.0, 2.0), _Pair(1.0, 2.5), Tolerance(rtol=0.5)).equal
+    result = compare(_Labelled(1.0, "a"), _Labelled(1.0, "b"))
+    assert (result.where, result.detail) == ("state['label']", "expected 'a', got 'b'")
+    assert compare(_Labelled(1.0, "a"), _Labelled(1.5, "a"), Tolerance(rtol=0.5)).equal
+
+
+class _Unpicklable:
+    def __reduce_ex__(self, protocol: object) -> Any:
+        raise TypeError("cannot pickle")
+
+    def __repr__(self) -> str:
+        return "<unpicklable>"
+
+
+def test_objects_pickle_cannot_take_apart_fall_back_to_identity() -> None:
+    result = compare(_Unpicklable(), _Unpicklable())
+    assert (result.equal, result.detail) == (
+        False,
+        "expected <unpicklable>, got <unpicklable>",
+    )
+
+
+def test_an_object_holding_itself_names_both_values() -> None:
+    expected, actual = _Box([]), _Box([])
+    expected.weights.append(expected)
+    actual.weights.append(actual)
+    result = compare(expected, actual)
+    assert (
+        result.detail == f"expected {expected!r}, got {actual!r}"[: len(result.detail)]
+    )
+    assert "got None" not in result.detail
+
+
+class _Slotted:
+    __slots__ = ("depth",)
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+    def get_params(self, deep: bool = True) -> dict[str, object]:
+        return {"depth": self.depth}
+
+
+def test_an_estimator_without_a_dict_has_no_fitted_attributes() -> None:
+    assert compare(_Slotted(2), _Slotted(2)).equal
+    assert not compare(_Slotted(2), _Slotted(3)).equal
+
+
+def test_ten_fitted_names_are_listed_whole_and_the_result_is_false() -> None:
+    ten = {f"w{i}_": i for i in range(10)}
+    result = compare(_Estimator(a=1).fitted(**ten), _Estimator(a=1))
+    assert result.equal is False
+    assert result.detail == (
+        "expected a fitted _Estimator (w0_, w1_, w2_, w3_, w4_, w5_, w6_, w7_, w8_, "
+        "w9_), got an unfitted one"
+    )
