@@ -1080,3 +1080,27 @@ def test_ten_fitted_names_are_listed_whole_and_the_result_is_false() -> None:
         "expected a fitted _Estimator (w0_, w1_, w2_, w3_, w4_, w5_, w6_, w7_, w8_, "
         "w9_), got an unfitted one"
     )
+
+
+class _Named:
+    """Pickled as a global name (__reduce__ gives a string): only identity is left."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def test_objects_pickled_by_name_compare_by_identity_naming_both() -> None:
+    result = compare(_Named("a"), _Named("a"))
+    assert (result.equal, result.detail) == (False, "expected <a>, got <a>")
+    assert result.note == "compared with == (no dedicated comparator for _Named)"
+
+
+def test_the_tolerance_reaches_an_objects_state() -> None:
+    assert compare(_Box([1.0]), _Box([1.2]), Tolerance(rtol=0.5)).equal
+    assert not compare(_Box([1.0]), _Box([1.2])).equal
