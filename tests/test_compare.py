@@ -1104,3 +1104,39 @@ def test_objects_pickled_by_name_compare_by_identity_naming_both() -> None:
 def test_the_tolerance_reaches_an_objects_state() -> None:
     assert compare(_Box([1.0]), _Box([1.2]), Tolerance(rtol=0.5)).equal
     assert not compare(_Box([1.0]), _Box([1.2])).equal
+
+
+# numpy and pandas values (standalone/arrays.py), from mutation testing
+
+
+def test_series_differ_by_name_dtype_or_index_first() -> None:
+    assert compare(pd.Series([1], name="a"), pd.Series([1], name="b")) == Comparison(
+        False, "name", "expected name 'a', got 'b'"
+    )
+    assert compare(
+        pd.Series([1], dtype="int64"), pd.Series([1], dtype="int32")
+    ) == Comparison(False, "dtype", "expected dtype int64, got int32")
+    assert compare(
+        pd.Series([1, 2], index=[0, 1]), pd.Series([1, 2], index=[0, 5])
+    ) == Comparison(False, "index", "expected index [0, 1], got [0, 5]")
+
+
+def test_missing_times_in_arrays_are_equal_only_to_missing_times() -> None:
+    dates = np.array(["2024-01-01", "NaT"], dtype="datetime64[D]")
+    nothing = np.array(["NaT", "NaT"], dtype="datetime64[D]")
+    assert not compare(dates, nothing).equal
+    assert not compare(nothing, dates).equal
+    spans = np.array([1, "NaT"], dtype="timedelta64[s]")
+    assert compare(spans, spans.copy()) == Comparison(True)
+
+
+def test_array_maxima_leave_out_infinities() -> None:
+    result = compare(np.array([1.0, np.inf]), np.array([1.5, np.inf]))
+    assert (result.max_abs, result.max_rel) == (0.5, 0.5)
+
+
+def test_the_tolerance_reaches_elements_of_object_arrays() -> None:
+    loose = Tolerance(rtol=0.1)
+    expected = np.array([1.0, "a"], dtype=object)
+    assert compare(expected, np.array([1.05, "a"], dtype=object), loose).equal
+    assert not compare(expected, np.array([1.05, "a"], dtype=object)).equal
