@@ -14,6 +14,7 @@ which is not a dependency of nb2prod::
     python benchmarks/mutation.py                       # every module below
     python benchmarks/mutation.py output/writing.py     # one or more of them
     python benchmarks/mutation.py --survivors output/lock.py   # and the diffs
+    python benchmarks/mutation.py --max-children 2 ...   # parallel runs (default 1)
 
 It prints one line per module (killed / mutants, the rate) and, with --survivors,
 the diff of each mutant that survived. benchmarks/README.md lists the survivors
@@ -34,18 +35,35 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
+_COMPARE = ["tests/test_compare.py"]
+
 #: Each core module (under nb2prod/) and the fast tests that cover it.
 MODULES: dict[str, list[str]] = {
     "output/writing.py": ["tests/test_writing.py"],
     "output/lock.py": ["tests/test_writing.py"],
     "output/fastcheck.py": ["tests/test_cli.py", "-k", "check"],
-    "standalone/compare.py": ["tests/test_compare.py"],
+    # mutmut's trampolines import mutmut: the standard-library-only checks must go.
+    "standalone/compare.py": [*_COMPARE, "-k", "not standalone"],
+    "standalone/arrays.py": [*_COMPARE, "-k", "not standalone"],
+    "standalone/tables.py": [
+        *_COMPARE,
+        "tests/test_casefile.py",
+        "-k",
+        "not standalone",
+    ],
+    "standalone/objects.py": [*_COMPARE, "-k", "not standalone"],
     "plan/hidden_state.py": [
         "tests/test_cli.py",
+        "tests/test_plan.py",
         "-k",
-        "later or early or before or order",
+        "later or early or before or order or hidden",
     ],
-    "plan/resolver.py": ["tests/test_cli.py", "tests/test_golden.py"],
+    "plan/resolver.py": [
+        "tests/test_cli.py",
+        "tests/test_plan.py",
+        "tests/test_closure.py",
+    ],
+    "plan/closure.py": ["tests/test_closure.py", "tests/test_plan.py"],
     "analysis/magics.py": ["tests/test_magics.py", "tests/test_cli.py", "-k", "magic"],
     "standalone/contract.py": ["tests/test_types_and_contract.py"],
 }
@@ -54,7 +72,9 @@ MODULES: dict[str, list[str]] = {
 ALSO_COPY = ("templates", "cell_tags", "sample_notebooks", "README.md")
 
 
-def mutate(module: str, tests: list[str], survivors: bool) -> tuple[int, int]:
+def mutate(
+    module: str, tests: list[str], survivors: bool, children: int
+) -> tuple[int, int]:
     """Run mutmut on one module; (killed, total) and the surviving mutants' diffs."""
     with tempfile.TemporaryDirectory(prefix="nb2prod-mutation-") as scratch:
         root = Path(scratch)
@@ -69,7 +89,12 @@ def mutate(module: str, tests: list[str], survivors: bool) -> tuple[int, int]:
         environment = dict(os.environ)
         # The console script: mutmut 3 forks workers and wants its own __main__.
         mutmut = [_mutmut()]
-        run = subprocess.run([*mutmut, "run"], cwd=root, env=environment, check=False)
+        run = subprocess.run(
+            [*mutmut, "run", "--max-children", str(children)],
+            cwd=root,
+            env=environment,
+            check=False,
+        )
         if run.returncode != 0:
             sys.exit(f"{module}: mutmut run failed (exit {run.returncode}); see above")
         subprocess.run(
@@ -132,6 +157,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("modules", nargs="*", help=f"of: {', '.join(MODULES)}")
     parser.add_argument("--survivors", action="store_true", help="print their diffs")
+    parser.add_argument(
+        "--max-children",
+        type=int,
+        default=1,
+        help="parallel test runs (default 1: the machine is shared)",
+    )
     arguments = parser.parse_args()
     unknown = sorted(set(arguments.modules) - set(MODULES))
     if unknown:
@@ -139,7 +170,9 @@ def main() -> None:
     chosen = arguments.modules or list(MODULES)
     rows = []
     for module in chosen:
-        killed, total = mutate(module, MODULES[module], arguments.survivors)
+        killed, total = mutate(
+            module, MODULES[module], arguments.survivors, arguments.max_children
+        )
         rows.append((module, killed, total))
     print(f"\n{'module':<28} {'killed':>7} {'mutants':>8} {'rate':>6}")
     for module, killed, total in rows:

@@ -32,7 +32,6 @@ import importlib.util
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,7 +49,8 @@ import httpx
 import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "sample_notebooks" / "churn_classification.ipynb"
+sys.path.insert(0, str(REPO / "tests"))  # servers.py: shared with the tests
+from servers import ServerFailed, convert_sample, free_port, served  # noqa: E402
 
 #: Targets printed next to the figures.
 HTTP_OVERHEAD_MS = 2.0
@@ -137,19 +137,6 @@ def load_package(root: Path) -> Package:
     return Package(root, name, predict, serve, cases)
 
 
-def convert_sample(out: Path) -> Path:
-    print(f"converting {SAMPLE.name} ...", flush=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "nb2prod", "convert", str(SAMPLE), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.exit(f"nb2prod convert failed:\n{done.stdout}\n{done.stderr}")
-    return out / SAMPLE.stem
-
-
 def repeated(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
     copies = math.ceil(rows / len(frame))
     return pd.concat([frame] * copies, ignore_index=True).iloc[:rows]
@@ -166,47 +153,17 @@ def median_ms(action: Callable[[], object], calls: int, warmup: int = 3) -> floa
     return statistics.median(times) * 1000
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serving(package: Package, log: Path) -> Iterator[tuple[str, int]]:
     """The package's serve.main (uvicorn) on a free port; stopped on exit."""
     port = free_port()
     start = f"from {package.name}.serve import main; main(['--port', '{port}'])"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-c", start],
-            env=package.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-c", start]
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                sys.exit(f"the server exited:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit(f"the server did not answer in 30 s:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with served(command, port, log, seconds=30, env=package.env) as (url, process):
+            yield url, process.pid
+    except ServerFailed as failure:
+        sys.exit(str(failure))
 
 
 @dataclass(frozen=True)

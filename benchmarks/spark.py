@@ -30,7 +30,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,22 +41,11 @@ from typing import Any
 import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "sample_notebooks" / "churn_classification.ipynb"
+sys.path.insert(0, str(REPO / "tests"))  # servers.py: shared with the tests
+from servers import convert_sample  # noqa: E402
+
 #: Target: warm score() seconds over predict() seconds on the whole frame.
 TARGET_RATIO = 2.0
-
-
-def convert_sample(out: Path) -> Path:
-    print(f"converting {SAMPLE.name} ...", flush=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "nb2prod", "convert", str(SAMPLE), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.exit(f"nb2prod convert failed:\n{done.stdout}\n{done.stderr}")
-    return out / SAMPLE.stem
 
 
 def spark_module(root: Path) -> ModuleType:

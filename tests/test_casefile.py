@@ -253,6 +253,20 @@ def test_series_keeps_its_name_and_index(name: object, tmp_path: Path) -> None:
     assert type(loaded.name) is type(name)
 
 
+def test_a_series_named_by_a_tuple_is_pickled_with_a_warning(tmp_path: Path) -> None:
+    # JSON has no tuples: the name could not come back as it was.
+    series = pd.Series([1.5, 2.5], name=("price", 1))
+    descriptor, loaded = round_trip(series, tmp_path)
+    assert descriptor == {
+        "kind": "pickle",
+        "file": "value.pkl",
+        "type": "pandas.Series",
+        "warning": "stored as pickle: pandas.Series has no reviewable form",
+    }
+    assert_same_series(loaded, series)
+    assert loaded.name == ("price", 1)
+
+
 INDEXES: dict[str, Callable[[], pd.Index]] = {
     "range": lambda: pd.RangeIndex(4),
     "range_with_step": lambda: pd.RangeIndex(10, 2, -2, name="countdown"),

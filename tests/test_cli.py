@@ -701,6 +701,89 @@ HELPER = ("def helper(values):\n    return sum(values)", EXPORT)
             ],
             "and cell 3 calls a() before that",
         ),
+        (  # a function after a top-level statement of its cell
+            [("X = 1\n\n" + TOTAL[0], EXPORT), HELPER],
+            "warning: 'helper', read inside total() in cell 1",
+        ),
+        (  # a one-line def: the body's columns are counted on line 1 too
+            [("def total(values): return helper(values)", EXPORT), HELPER],
+            "warning: 'helper', read inside total() in cell 1",
+        ),
+        (  # the read is the body's last character
+            [("def f():\n    return B", EXPORT), ("B = 1", EXPORT)],
+            "warning: 'B', read inside f() in cell 1",
+        ),
+        (  # a lambda's body ends before the rest of its line, which runs now
+            [("class C: f = (lambda: B); y = B", EXPORT), ("B = 1", EXPORT)],
+            "error: 'B' is defined only later, in cell 2 [id c2]: run top to bottom",
+        ),
+        (  # a cell Python cannot parse does not hide the calls after it
+            [TOTAL, ("x = (", None), ("total([1])", None), HELPER],
+            "and cell 3 calls total() before that",
+        ),
+        (  # a name bound to a lambda that calls total is watched too
+            [TOTAL, ("run = lambda: total([1])\nrun()", None), HELPER],
+            "and cell 2 calls run() before that",
+        ),
+        (  # a keyword-only default runs with the def
+            [TOTAL, ("def run(*, n=total([1])):\n    return n", None), HELPER],
+            "and cell 2 calls total() before that",
+        ),
+        (  # the outer body goes on after a nested def: still not run
+            [
+                TOTAL,
+                (
+                    "def run():\n    def inner():\n        return 0\n"
+                    "    return total([1])",
+                    None,
+                ),
+                HELPER,
+            ],
+            "warning: 'helper', read inside total() in cell 1",
+        ),
+        (  # a class whose method calls total: calling the class is watched
+            [
+                TOTAL,
+                (
+                    "class Runner:\n    def go(self):\n        return total([1])"
+                    "\n\nRunner().go()",
+                    None,
+                ),
+                HELPER,
+            ],
+            "and cell 2 calls Runner() before that",
+        ),
+        (  # a function that does not reach total may be called early
+            [TOTAL, ("def other():\n    return 1\n\nother()", None), HELPER],
+            "warning: 'helper', read inside total() in cell 1",
+        ),
+        (  # a recursive function is watched once (no endless search)
+            [
+                (
+                    "def total(values):\n"
+                    "    return helper(values) if values else total([1])",
+                    EXPORT,
+                ),
+                HELPER,
+            ],
+            "warning: 'helper', read inside total() in cell 1",
+        ),
+        (  # the body's last line holds a multi-byte character before the read
+            [("def f():\n    return (\n        'é' + B)", EXPORT), ("B = 1", EXPORT)],
+            "warning: 'B', read inside f() in cell 1",
+        ),
+        (  # a lambda's default runs with the lambda
+            [TOTAL, ("f = lambda n=total([1]): n", None), HELPER],
+            "and cell 2 calls total() before that",
+        ),
+        (  # the statement goes on after a lambda: that part runs now
+            [TOTAL, ("y = [(lambda: 0), total([1])]", None), HELPER],
+            "and cell 2 calls total() before that",
+        ),
+        (  # a lambda inside a def runs no earlier than the def's body
+            [TOTAL, ("def run():\n    return lambda: total([1])", None), HELPER],
+            "warning: 'helper', read inside total() in cell 1",
+        ),
     ],
     ids=[
         "earlier",
@@ -711,6 +794,21 @@ HELPER = ("def helper(values):\n    return sum(values)", EXPORT)
         "multi-line",
         "two-passes-b",
         "two-passes-a",
+        "after-a-statement",
+        "one-line-def",
+        "last-character",
+        "lambda-then-class-body",
+        "unparseable-cell",
+        "lambda-binding",
+        "keyword-default",
+        "nested-def",
+        "class-call",
+        "unrelated-call",
+        "recursion",
+        "multi-byte-last-line",
+        "lambda-default",
+        "after-a-lambda",
+        "lambda-in-a-def",
     ],
 )
 def test_when_a_later_definition_is_reached(
@@ -752,8 +850,58 @@ def test_cells_last_run_out_of_order_give_a_warning(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert (
         "nb.ipynb: cell 2 [id c2]: warning: cell 2 last ran before cell 1 above it "
-        "(execution counts 4 and 9)"
+        "(execution counts 4 and 9): what you saw may depend on that order; nb2prod "
+        "convert runs the notebook top to bottom\n"
     ) in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("counts", "warned"),
+    [
+        ((None, 9, 4), "cell 3 last ran before cell 2"),  # a first cell never run
+        ((1, 5, 2), None),  # the untagged cell's count does not matter
+        ((3, None, 5), None),
+        ((1, 2, 3), None),
+    ],
+)
+def test_only_tagged_cells_run_out_of_order_warn(
+    tmp_path: Path, counts: tuple[int | None, ...], warned: str | None
+) -> None:
+    tags = [None, FEATURE, FEATURE] if counts[0] is None else [FEATURE, None, FEATURE]
+    cells = [
+        code(f"def f{n}():\n    return {n}", *([tag] if tag else []))
+        for n, tag in enumerate(tags)
+    ]
+    notebook = write(tmp_path / "nb.ipynb", *cells)
+    data = json.loads(notebook.read_text())
+    for cell, count in zip(data["cells"], counts, strict=True):
+        cell["execution_count"] = count
+    notebook.write_text(json.dumps(data))
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 0, result.stderr
+    if warned:
+        assert warned in result.stderr
+    else:
+        assert "last ran before" not in result.stderr
+
+
+def test_a_later_definition_in_cells_without_ids_names_them_by_number(
+    tmp_path: Path,
+) -> None:
+    # nbformat 4.4 notebooks have no cell ids.
+    notebook = write(tmp_path / "nb.ipynb", code(*TOTAL), code(*HELPER))
+    data = json.loads(notebook.read_text())
+    data["nbformat_minor"] = 4
+    for cell in data["cells"]:
+        del cell["id"]
+    notebook.write_text(json.dumps(data))
+    result = run_cli("convert", notebook, "--no-execute")
+    assert (
+        "nb.ipynb: cell 1, line 2, col 12: warning: 'helper', read inside total() in "
+        "cell 1, is defined only later, in cell 2: the notebook runs top to bottom "
+        "only because nothing calls total() before cell 2\n"
+    ) in result.stderr
+    assert "hint: move cell 2 above cell 1\n" in result.stderr
 
 
 def test_requires_python_is_recorded_once_so_check_agrees_across_machines(
@@ -772,3 +920,24 @@ def test_requires_python_is_recorded_once_so_check_agrees_across_machines(
         in (tmp_path / "scoring/pyproject.toml").read_text()
     )
     assert run_cli("check", notebook).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "first", ["%%capture", "", "  "], ids=["cell-magic", "blank", "spaces"]
+)
+def test_a_line_magic_below_a_cell_magic_or_blank_line_is_dropped_at_its_line(
+    tmp_path: Path, first: str
+) -> None:
+    # IPython drops a cell's leading blank lines; the lines must still match up.
+    source = f"{first}\ndef f():\n    return 1\n%matplotlib inline"
+    notebook = write(tmp_path / "nb.ipynb", code(source, FEATURE))
+    result = run_cli("convert", notebook, "--no-execute")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "nb.ipynb: cell 1 [id c1], line 4, col 1: warning: line magic %matplotlib "
+        "only changes what the notebook displays; it is dropped\n" in result.stderr
+    )
+    assert "error" not in result.stderr
+    features = (tmp_path / "nb/src/nb/features.py").read_text()
+    assert "def f() -> Any:\n    return 1" in features
+    assert "matplotlib" not in features

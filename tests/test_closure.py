@@ -367,3 +367,93 @@ def test_the_lock_hashes_the_copied_module(tmp_path: Path) -> None:
     (tmp_path / "helpers.py").write_text("def clean(x):\n    return x * 2\n")
     changed = run_cli("check", notebook)
     assert changed.exit_code == 1 and "src/nb/helpers.py" in changed.stdout
+
+
+# --- from mutation testing of plan/closure.py -------------------------------------
+
+
+def test_every_function_ships_whatever_order_reads_are_followed_in(
+    tmp_path: Path,
+) -> None:
+    # h's read of A is followed first; g then reads A again and B after it.
+    source = (
+        "A = 1\nB = 2\n\ndef f():\n    return 0\n\n"
+        "def g():\n    return B + A\n\ndef h():\n    return A"
+    )
+    result = plan(tmp_path, code(source, "nb2prod:export"))
+    assert shipped(result, "common") == [("A",), ("B",), ("f",), ("g",), ("h",)]
+
+
+def test_a_recursive_function_ships_once(tmp_path: Path) -> None:
+    source = "def fact(n):\n    return 1 if n < 2 else n * fact(n - 1)"
+    result = plan(tmp_path, code(source, "nb2prod:export"))
+    assert shipped(result, "common") == [("fact",)]
+
+
+def test_builtins_read_before_a_constant_neither_hide_it_nor_make_it_learned(
+    tmp_path: Path,
+) -> None:
+    source = (
+        "LIMITS = [1, 2]\nSIZE = len(LIMITS)\n\n"
+        "def f():\n    return len(LIMITS) + SIZE"
+    )
+    result = plan(tmp_path, code(source, "nb2prod:export"))
+    assert shipped(result, "common") == [("LIMITS",), ("SIZE",), ("f",)]
+    assert result.learned == ()
+
+
+def test_an_import_read_first_does_not_hide_the_constants_read_after_it(
+    tmp_path: Path,
+) -> None:
+    source = "import math\nLIMITS = [1, 4]\n\ndef f():\n    return math.sqrt(LIMITS[1])"
+    result = plan(tmp_path, code(source, "nb2prod:export"))
+    assert shipped(result, "common") == [("LIMITS",), ("f",)]
+
+
+def test_a_constant_an_untagged_cell_also_assigns_still_ships_as_code(
+    tmp_path: Path,
+) -> None:
+    # The export cell's definition is what the package takes: not notebook data.
+    source = "LIMITS = [1, 2]\nSIZE = len(LIMITS)\n\ndef f():\n    return SIZE"
+    result = plan(tmp_path, code(source, "nb2prod:export"), code("LIMITS = [3]"))
+    assert shipped(result, "common") == [("LIMITS",), ("SIZE",), ("f",)]
+    assert result.learned == ()
+
+
+def test_a_bare_statement_after_a_def_and_an_untagged_cell_warns_in_full(
+    tmp_path: Path,
+) -> None:
+    # x.bit_length() touches only notebook data: silent, and the search goes on.
+    source = (
+        "LABELS = {}\n\ndef f():\n    return LABELS\n\n"
+        "x.bit_length()\nLABELS.update(a=1)"
+    )
+    result = plan(tmp_path, code("x = 1"), code(source, "nb2prod:export"))
+    (found,) = warnings(result)
+    assert found == (
+        "nb.ipynb: cell 2 [id c2], line 7: warning: this statement defines nothing, "
+        "so it is not shipped, but it reads 'LABELS', which shipped code uses: the "
+        "package does not do what it does (a seed, a setting, a change to a value)\n"
+        "    LABELS.update(a=1)\n"
+        "  hint: if shipped code needs it, do it inside the function that needs it; "
+        "else move it to an untagged cell"
+    )
+
+
+def test_each_statement_of_a_shipping_cell_has_its_fate(tmp_path: Path) -> None:
+    result = plan(tmp_path / "a", loading(), feature())
+    assert [(f.cell, f.line, f.fate) for f in result.fates] == [
+        (1, 1, Fate.IMPORT),
+        (1, 2, Fate.SHIPS),
+        (1, 3, Fate.NOTEBOOK),
+        (1, 4, Fate.NOTEBOOK),
+        (1, 5, Fate.NOTEBOOK),
+        (2, 1, Fate.SHIPS),
+    ]
+    result = plan(tmp_path / "b", imports(), raw(), learned(), fill())
+    assert [(f.cell, f.line, f.fate) for f in result.fates] == [
+        (3, 1, Fate.LEARNED),
+        (3, 2, Fate.LEARNED),
+        (3, 3, Fate.NOTEBOOK),
+        (4, 1, Fate.SHIPS),
+    ]

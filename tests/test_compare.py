@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -805,3 +806,337 @@ def test_an_object_that_holds_itself_does_not_recurse_forever() -> None:
     actual.weights.append(actual)
 
     assert not compare(expected, actual).equal
+
+
+# Found by mutation testing: each behaviour below had no test that noticed it broken
+
+
+def test_numpy_complex64_is_a_complex_number() -> None:
+    # complex128 subclasses complex; complex64 does not and must still be a number.
+    assert compare(np.complex64(1 + 2j), 1 + 2j).equal
+    result = compare(np.complex64(1 + 2j), complex(1, 3))
+    assert result.detail == "expected (1+2j), got (1+3j) (abs diff 1, rel diff 0.447)"
+
+
+def test_numpy_timedeltas_compare_exactly_and_missing_ones_are_equal() -> None:
+    second, missing = np.timedelta64(1, "s"), np.timedelta64("NaT")
+    assert compare(second, np.timedelta64(1000, "ms")) == Comparison(True)
+    assert compare(missing, np.timedelta64("NaT")) == Comparison(True)
+    result = compare(second, np.timedelta64(2, "s"))
+    assert (result.equal, result.note) == (False, "")
+
+
+def test_one_missing_date_is_not_equal_to_a_date() -> None:
+    missing, day = np.datetime64("NaT"), np.datetime64("2024-01-01")
+    assert not compare(missing, day).equal
+    assert not compare(day, missing).equal
+
+
+class _Model:
+    """Has get_params and an == that cannot tell models apart."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+    def get_params(self, deep: bool = False) -> dict[str, object]:
+        return {"depth": self.depth}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Model)
+
+    __hash__ = object.__hash__
+
+
+def test_anything_with_get_params_compares_by_parameters_despite_its_eq() -> None:
+    assert compare(_Model(3), _Model(3)).equal
+    result = compare(_Model(3), _Model(4))
+    assert (result.equal, result.detail) == (False, "expected 3, got 4")
+
+
+def test_the_tolerance_reaches_items_of_lists_and_dicts() -> None:
+    loose = Tolerance(rtol=0.1, atol=0.0)
+    assert compare([1.0], [1.05], loose).equal
+    assert compare({"a": 1.0}, {"a": 1.05}, loose).equal
+    assert compare((1.0, {"b": [2.0]}), (1.0, {"b": [2.1]}), loose).equal
+
+
+class _Grid:
+    """== gives a 2-D boolean array, as numpy-backed containers do."""
+
+    def __init__(self, *rows: list[int]) -> None:
+        self.rows = np.array(rows)
+
+    def __eq__(self, other: object) -> Any:
+        assert isinstance(other, _Grid)
+        return self.rows == other.rows
+
+    __hash__ = object.__hash__
+
+
+def test_an_eq_giving_a_2d_array_is_reduced_with_all() -> None:
+    assert compare(_Grid([1, 2], [3, 4]), _Grid([1, 2], [3, 4])).equal
+    assert not compare(_Grid([1, 2], [3, 4]), _Grid([1, 2], [3, 5])).equal
+
+
+def test_results_of_equality_fallbacks_are_whole() -> None:
+    note = "compared with == (no dedicated comparator for Money)"
+    assert compare(Money(1), Money(1)) == Comparison(True, note=note)
+    assert compare(Explosive(), Explosive()).equal is False
+    assert compare({1}, {2}).equal is False
+
+
+def test_notes_from_several_types_are_joined() -> None:
+    result = compare([Money(1), Vector(1)], [Money(1), Vector(1)])
+    assert result.note == (
+        "compared with == (no dedicated comparator for Money); "
+        "compared with == (no dedicated comparator for Vector)"
+    )
+
+
+def test_a_text_element_against_another_type_shows_both() -> None:
+    result = compare(pd.Series(["abc"], dtype=object), pd.Series([1], dtype=object))
+    assert result.detail.startswith("expected 'abc', got 1;")
+
+
+def test_long_text_details() -> None:
+    # Up to 80 characters both texts are shown whole (a repr of 80 is not clipped).
+    short = "a" * 78
+    assert compare(short, short[:-1] + "b").detail == (
+        f"expected {short!r}, got {short[:-1] + 'b'!r}"
+    )
+    edge = "a" * 80
+    assert compare(edge, edge[:-1] + "b").detail.startswith("expected 'aaa")
+    # Longer: the first difference with 20 characters either side...
+    text = "0123456789" * 10
+    assert compare(text, text[:5] + "X" + text[6:]).detail == (
+        "text differs at character 5 (lengths 100 and 100): "
+        f"expected {text[:25]!r}, got {text[:5] + 'X' + text[6:25]!r}"
+    )
+    # ...or where the shorter text ends.
+    assert compare(text, text + "tail").detail == (
+        "text differs at character 100 (lengths 100 and 104): "
+        f"expected {text[80:]!r}, got {(text + 'tail')[80:120]!r}"
+    )
+
+
+def test_values_longer_than_80_characters_are_clipped() -> None:
+    result = compare({"a" * 100}, {"b" * 100})
+    assert result.detail == (
+        "missing elements ['" + "a" * 75 + "..., extra elements ['" + "b" * 75 + "..."
+    )
+
+
+# Estimators and objects by value (standalone/objects.py), from mutation testing
+
+
+class _Estimator:
+    """scikit-learn's convention, duck-typed: parameters, and fitted names ending _."""
+
+    def __init__(self, **params: object) -> None:
+        self._params = params
+
+    def get_params(self, deep: bool = True) -> dict[str, object]:
+        assert deep is False, "compared with get_params(deep=False)"
+        return dict(self._params)
+
+    def fitted(self, **learned: object) -> _Estimator:
+        for name, value in learned.items():
+            setattr(self, name, value)
+        return self
+
+
+def test_estimators_with_other_parameters_name_them() -> None:
+    result = compare(_Estimator(a=1, b=2), _Estimator(a=1, c=3))
+    assert result == Comparison(
+        False, detail="missing parameters ['b'], extra parameters ['c']"
+    )
+
+
+def test_fitted_and_unfitted_estimators_name_the_fitted_attributes() -> None:
+    many = {f"w{i:02}_": i for i in range(12)}
+    fitted = _Estimator(a=1).fitted(**many)
+    assert compare(fitted, _Estimator(a=1)).detail == (
+        "expected a fitted _Estimator (w00_, w01_, w02_, w03_, w04_, w05_, w06_, w07_, "
+        "w08_, w09_, ...), got an unfitted one"
+    )
+    assert compare(_Estimator(a=1), _Estimator(a=1).fitted(coef_=1)).detail == (
+        "expected an unfitted _Estimator, got a fitted one (coef_)"
+    )
+    other = _Estimator(a=1).fitted(coef_=1, bias_=2)
+    assert compare(_Estimator(a=1).fitted(coef_=1), other).detail == (
+        "extra fitted attributes ['bias_']"
+    )
+
+
+def test_only_public_names_ending_in_an_underscore_are_fitted() -> None:
+    expected = _Estimator(a=1).fitted(_cache_=1, seen=2, coef_=[1.0])
+    actual = _Estimator(a=1).fitted(_cache_=9, seen=8, coef_=[1.0])
+    assert compare(expected, actual).equal
+    result = compare(expected, _Estimator(a=1).fitted(coef_=[1.5]))
+    assert (result.where, result.detail) == (
+        "fitted attribute coef_[0]",
+        "expected 1.0, got 1.5 (abs diff 0.5, rel diff 0.5)",
+    )
+    assert compare(expected, actual, Tolerance(rtol=0.0, atol=0.0)).equal
+
+
+class _OtherConvention:
+    """get_params that takes no deep argument: compared by its state instead."""
+
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+
+    def get_params(self) -> dict[str, object]:
+        return {}
+
+
+def test_a_get_params_of_another_convention_falls_back_to_the_state() -> None:
+    assert compare(_OtherConvention(1.0), _OtherConvention(1.0)).equal
+    result = compare(_OtherConvention(1.0), _OtherConvention(2.0))
+    assert (result.equal, result.where) == (False, "state['weight']")
+
+
+def test_the_same_object_and_globals_compare_by_identity() -> None:
+    box = _Box([1.0])
+    assert compare(box, box) == Comparison(True)
+    # A function reduces to its name (a global): == then, noted.
+    assert compare(test_defaults, test_defaults) == Comparison(True)
+    result = compare(test_defaults, test_none)
+    assert (result.equal, result.note) == (
+        False,
+        "compared with == (no dedicated comparator for function)",
+    )
+
+
+class _Pair:
+    """Pickled by its arguments alone (a 2-tuple from __reduce__)."""
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_Pair, (self.low, self.high))
+
+
+class _Labelled:
+    """Pickled by arguments and a state (a 3-tuple from __reduce__)."""
+
+    def __init__(self, value: float, label: str = "") -> None:
+        self.value, self.label = value, label
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_Labelled, (self.value,), {"label": self.label})
+
+
+def test_objects_compare_by_the_arguments_and_state_pickle_stores() -> None:
+    assert compare(_Pair(1.0, 2.0), _Pair(1.0, 2.0)).equal
+    result = compare(_Pair(1.0, 2.0), _Pair(1.0, 2.5))
+    assert (result.where, result.detail) == (
+        "arguments[1]",
+        "expected 2.0, got 2.5 (abs diff 0.5, rel diff 0.25)",
+    )
+    assert compare(_Pair(1.0, 2.0), _Pair(1.0, 2.5), Tolerance(rtol=0.5)).equal
+    result = compare(_Labelled(1.0, "a"), _Labelled(1.0, "b"))
+    assert (result.where, result.detail) == ("state['label']", "expected 'a', got 'b'")
+    assert compare(_Labelled(1.0, "a"), _Labelled(1.5, "a"), Tolerance(rtol=0.5)).equal
+
+
+class _Unpicklable:
+    def __reduce_ex__(self, protocol: object) -> Any:
+        raise TypeError("cannot pickle")
+
+    def __repr__(self) -> str:
+        return "<unpicklable>"
+
+
+def test_objects_pickle_cannot_take_apart_fall_back_to_identity() -> None:
+    result = compare(_Unpicklable(), _Unpicklable())
+    assert (result.equal, result.detail) == (
+        False,
+        "expected <unpicklable>, got <unpicklable>",
+    )
+
+
+class _Slotted:
+    __slots__ = ("depth",)
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+
+    def get_params(self, deep: bool = True) -> dict[str, object]:
+        return {"depth": self.depth}
+
+
+def test_an_estimator_without_a_dict_has_no_fitted_attributes() -> None:
+    assert compare(_Slotted(2), _Slotted(2)).equal
+    assert not compare(_Slotted(2), _Slotted(3)).equal
+
+
+def test_ten_fitted_names_are_listed_whole_and_the_result_is_false() -> None:
+    ten = {f"w{i}_": i for i in range(10)}
+    result = compare(_Estimator(a=1).fitted(**ten), _Estimator(a=1))
+    assert result.equal is False
+    assert result.detail == (
+        "expected a fitted _Estimator (w0_, w1_, w2_, w3_, w4_, w5_, w6_, w7_, w8_, "
+        "w9_), got an unfitted one"
+    )
+
+
+class _Named:
+    """Pickled as a global name (__reduce__ gives a string): only identity is left."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def test_objects_pickled_by_name_compare_by_identity_naming_both() -> None:
+    result = compare(_Named("a"), _Named("a"))
+    assert (result.equal, result.detail) == (False, "expected <a>, got <a>")
+    assert result.note == "compared with == (no dedicated comparator for _Named)"
+
+
+def test_the_tolerance_reaches_an_objects_state() -> None:
+    assert compare(_Box([1.0]), _Box([1.2]), Tolerance(rtol=0.5)).equal
+    assert not compare(_Box([1.0]), _Box([1.2])).equal
+
+
+# numpy and pandas values (standalone/arrays.py), from mutation testing
+
+
+def test_series_differ_by_name_dtype_or_index_first() -> None:
+    assert compare(pd.Series([1], name="a"), pd.Series([1], name="b")) == Comparison(
+        False, "name", "expected name 'a', got 'b'"
+    )
+    assert compare(
+        pd.Series([1], dtype="int64"), pd.Series([1], dtype="int32")
+    ) == Comparison(False, "dtype", "expected dtype int64, got int32")
+    assert compare(
+        pd.Series([1, 2], index=[0, 1]), pd.Series([1, 2], index=[0, 5])
+    ) == Comparison(False, "index", "expected index [0, 1], got [0, 5]")
+
+
+def test_missing_times_in_arrays_are_equal_only_to_missing_times() -> None:
+    dates = np.array(["2024-01-01", "NaT"], dtype="datetime64[D]")
+    nothing = np.array(["NaT", "NaT"], dtype="datetime64[D]")
+    assert not compare(dates, nothing).equal
+    assert not compare(nothing, dates).equal
+    spans = np.array([1, "NaT"], dtype="timedelta64[s]")
+    assert compare(spans, spans.copy()) == Comparison(True)
+
+
+def test_array_maxima_leave_out_infinities() -> None:
+    result = compare(np.array([1.0, np.inf]), np.array([1.5, np.inf]))
+    assert (result.max_abs, result.max_rel) == (0.5, 0.5)
+
+
+def test_the_tolerance_reaches_elements_of_object_arrays() -> None:
+    loose = Tolerance(rtol=0.1)
+    expected = np.array([1.0, "a"], dtype=object)
+    assert compare(expected, np.array([1.05, "a"], dtype=object), loose).equal
+    assert not compare(expected, np.array([1.05, "a"], dtype=object)).equal

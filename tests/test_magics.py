@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from nb2prod.analysis.magics import HARMLESS_CELL_MAGICS, MAGICS, Fate, mask, rule_for
+from nb2prod.analysis.magics import (
+    HARMLESS_CELL_MAGICS,
+    MAGICS,
+    Fate,
+    IPythonLine,
+    Rule,
+    mask,
+    rule_for,
+)
 
 
 def test_plain_code_is_unchanged() -> None:
@@ -99,6 +107,65 @@ def test_ipython_line_is_classified_and_masked(
     assert masked.cell_magic is None
 
 
+def test_a_shell_command_is_refused_as_a_shell_command() -> None:
+    (item,) = mask("x = 1\n!ls -l\n").ipython_lines
+
+    assert item.rule == Rule(Fate.REFUSE, "runs a shell command")
+
+
+@pytest.mark.parametrize(
+    ("first", "cell_magic"),
+    [("%%capture", "capture"), ("", None), ("  ", None), ("%%time\n", "time")],
+    ids=["cell-magic", "blank", "spaces", "cell-magic-then-blank"],
+)
+def test_lines_below_a_cell_magic_or_leading_blank_lines_keep_their_number(
+    first: str, cell_magic: str | None
+) -> None:
+    # IPython's transformer drops a cell's leading blank lines (the masked %%capture
+    # line is one); nb2prod must not shift every line after them.
+    masked = mask(f"{first}\nx = 1\n%matplotlib inline\n")
+
+    line = first.count("\n") + 3
+    assert masked.cell_magic == cell_magic
+    assert masked.ipython_lines == (
+        IPythonLine(line, "%matplotlib inline", "%matplotlib", MAGICS["%matplotlib"]),
+    )
+    assert masked.source.split("\n")[line - 2 :] == ["x = 1", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("first", "end"),
+    [("", "\n"), ("", ""), ("%%time\n", "\n")],
+    ids=["newline", "no-newline", "cell-magic"],
+)
+def test_a_line_magic_continued_with_a_backslash_is_left_for_the_parser(
+    first: str, end: str
+) -> None:
+    # IPython joins the two lines into one: no line maps to its own, so none is
+    # masked (it used to shift every later line by one and refuse them all).
+    body = f"%time x = \\\n  1\ndef f():\n    return x{end}"
+
+    masked = mask(first + body)
+
+    assert masked.source == ("\n" if first else "") + body
+    assert masked.ipython_lines == ()
+    assert masked.cell_magic == ("time" if first else None)
+
+
+@pytest.mark.parametrize("cell_magic", ["", "%%time\n"], ids=["plain", "cell-magic"])
+def test_input_ipython_cannot_transform_is_left_for_the_parser(
+    cell_magic: str,
+) -> None:
+    # IPython's transformer raises IndexError on a magic's value continued at the end.
+    body = "y = 1\nx = %\\"
+
+    masked = mask(cell_magic + body)
+
+    assert masked.source == ("\n" if cell_magic else "") + body
+    assert masked.cell_magic == ("time" if cell_magic else None)
+    assert masked.ipython_lines == ()
+
+
 def test_every_ipython_line_is_reported() -> None:
     source = "%load_ext autoreload\nx = 1\n!ls\ny = 2\n"
 
@@ -109,8 +176,12 @@ def test_every_ipython_line_is_reported() -> None:
 
 
 def test_unlisted_magics_are_refused() -> None:
-    assert rule_for("%something_new").fate is Fate.REFUSE
-    assert rule_for("%%sql").fate is Fate.REFUSE
+    assert rule_for("%something_new") == Rule(
+        Fate.REFUSE, "is not known to only change display or the session"
+    )
+    assert rule_for("%%sql") == Rule(
+        Fate.REFUSE, "makes this cell something other than Python"
+    )
     assert rule_for("%pylab").fate is Fate.REFUSE
     assert {"time", "timeit", "capture", "prun", "memit"} == HARMLESS_CELL_MAGICS
 

@@ -164,13 +164,16 @@ def test_a_planted_cache_entry_is_a_miss_not_code(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def slow_notebook(folder: Path) -> Path:
-    return scaling(folder / "slow.ipynb", "\nimport time\ntime.sleep(120)")
-
-
-def start(notebook: Path, out: Path, tmp: Path) -> subprocess.Popen[str]:
+def start_slow_run(folder: Path) -> tuple[subprocess.Popen[str], Path, Path]:
+    """`convert` of a notebook that sleeps, in a session of its own, with TMPDIR set
+    to FOLDER/tmp: the process, the --out folder and that TMPDIR.
+    """
+    notebook = scaling(folder / "slow.ipynb", "\nimport time\ntime.sleep(120)")
+    out, tmp = folder / "out", folder / "tmp"
+    out.mkdir()
+    tmp.mkdir()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp)}
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "nb2prod", "convert", str(notebook), "--out", str(out)],
         env=env,
         stdout=subprocess.PIPE,
@@ -178,6 +181,7 @@ def start(notebook: Path, out: Path, tmp: Path) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,
     )
+    return process, out, tmp
 
 
 def wait_for_run_folder(tmp: Path, out: Path) -> None:
@@ -191,10 +195,7 @@ def wait_for_run_folder(tmp: Path, out: Path) -> None:
 
 
 def test_a_killed_run_leaves_nothing_beside_the_package(tmp_path: Path) -> None:
-    notebook, out, tmp = slow_notebook(tmp_path), tmp_path / "out", tmp_path / "tmp"
-    out.mkdir()
-    tmp.mkdir()
-    process = start(notebook, out, tmp)
+    process, out, tmp = start_slow_run(tmp_path)
     try:
         wait_for_run_folder(tmp, out)
     finally:
@@ -205,10 +206,7 @@ def test_a_killed_run_leaves_nothing_beside_the_package(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
-    notebook, out, tmp = slow_notebook(tmp_path), tmp_path / "out", tmp_path / "tmp"
-    out.mkdir()
-    tmp.mkdir()
-    process = start(notebook, out, tmp)
+    process, out, tmp = start_slow_run(tmp_path)
     try:
         wait_for_run_folder(tmp, out)
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground

@@ -34,6 +34,7 @@ import httpx
 import pandas as pd
 import pytest
 from conftest import SAMPLES, import_replay, run_cli
+from servers import ServerFailed, free_port, served
 
 pytestmark = pytest.mark.slow
 
@@ -133,13 +134,6 @@ def import_serve(name: str, src: Path) -> ModuleType:
         return importlib.import_module(f"{name}.serve")
     finally:
         sys.path.remove(str(src))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -330,36 +324,13 @@ def serving(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`<dist>-serve` running on a free loopback port, stopped on exit."""
     port = free_port()
-    log_path = env.work / f"{package.name}-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [env.script(f"{package.dist}-serve"), "--port", str(port), *options],
-            cwd=env.work,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    command = [env.script(f"{package.dist}-serve"), "--port", str(port), *options]
+    log = env.work / f"{package.name}-{port}.log"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited: {log_path.read_text('utf-8')}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"no answer in {STARTUP_SECONDS} s: {log_path.read_text()}")
-            time.sleep(0.1)
-        yield url, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with served(command, port, log, seconds=STARTUP_SECONDS, cwd=env.work) as up:
+            yield up
+    except ServerFailed as failure:
+        pytest.fail(str(failure))
 
 
 @pytest.fixture(scope="module", params=NAMES)

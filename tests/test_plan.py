@@ -145,6 +145,57 @@ def test_a_name_nothing_defines_is_an_error(tmp_path: Path) -> None:
     assert len(found) == 1 and "'missing'" in found[0]
 
 
+@pytest.mark.parametrize(
+    ("tag", "hint"),
+    [
+        ("nb2prod:skip", "hint: cell 1 [id c1] assigns it but is tagged nb2prod:skip"),
+        (
+            "nb2prod:test",
+            "hint: cell 1 [id c1] assigns it but is a test cell; tests are not shipped",
+        ),
+    ],
+)
+def test_the_hint_says_why_the_assigning_cell_does_not_ship(
+    tmp_path: Path, tag: str, hint: str
+) -> None:
+    (found,) = problems(
+        tmp_path,
+        code("RATE = 0.2", tag),
+        code("def tax(x: float) -> float:\n    return x * RATE", "nb2prod:feature"),
+    )
+    assert found.endswith(hint), found
+
+
+def test_a_test_cell_gets_names_from_its_imports_loops_fixtures_and_the_package(
+    tmp_path: Path,
+) -> None:
+    result = plan(
+        tmp_path,
+        code("rows = [1.0, 2.0]"),
+        code("def tax(x: float) -> float:\n    return x * 0.2", "nb2prod:feature"),
+        code(
+            "import math\nfor row in rows:\n    assert math.isfinite(tax(row))",
+            "nb2prod:test",
+        ),
+    )
+    (test,) = result.tests
+    assert test.fixtures == ("rows",)
+    assert [b.name for b in test.imports] == ["math"]
+    assert test.package_imports == (("features", "tax"),)
+
+
+def test_a_test_reading_a_name_only_a_later_cell_assigns_is_an_error(
+    tmp_path: Path,
+) -> None:
+    (found,) = problems(
+        tmp_path,
+        code("def tax(x: float) -> float:\n    return x * 0.2", "nb2prod:feature"),
+        code("assert tax(1.0) == LATER", "nb2prod:test"),
+        code("LATER = 0.2"),
+    )
+    assert "cell 2 [id c2], line 1, col 20: error: name 'LATER' is not defined" in found
+
+
 # --- hidden state ----------------------------------------------------------------
 
 

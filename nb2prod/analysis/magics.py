@@ -166,16 +166,22 @@ def mask(source: str) -> MaskedCell:
 def _transform(source: str, cell_magic: str | None) -> MaskedCell:
     from IPython.core.inputtransformer2 import TransformerManager
 
+    before = source.split("\n")
+    # IPython drops leading blank lines (a masked %%magic line is one): keep them.
+    blank = 0
+    while not before[blank].strip():
+        blank += 1
     try:
-        transformed = TransformerManager().transform_cell(source)  # type: ignore[no-untyped-call]
+        transformed = TransformerManager().transform_cell("\n".join(before[blank:]))  # type: ignore[no-untyped-call]
     except Exception:  # IPython gives up on some broken input; let libcst report it
         return MaskedCell(source, cell_magic, ())
-    before = source.split("\n")
-    after = transformed.split("\n")
-    after += [""] * (len(before) - len(after))
-    if len(after) > len(before) and any(after[len(before) :]):
-        return MaskedCell(source, cell_magic, ())  # lines moved; nothing to map
-    after = after[: len(before)]
+    if not source.endswith("\n"):
+        transformed = transformed.removesuffix("\n")  # the one IPython adds
+    after = [""] * blank + transformed.split("\n")
+    if len(after) != len(before):
+        # IPython joined lines (a magic continued with a backslash) or moved them:
+        # nothing maps line to line, so the parser reports the cell as it is.
+        return MaskedCell(source, cell_magic, ())
     lines: list[IPythonLine] = []
     masked: list[str] = []
     for number, (old, new) in enumerate(zip(before, after, strict=True), 1):
