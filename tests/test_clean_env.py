@@ -34,6 +34,7 @@ from nb2prod.plan.pickled import modules_in, pickle_modules
 from nb2prod.run.environment import (
     MARKER,
     clean_environment,
+    declared,
     key,
     pip_config,
     uv_binary,
@@ -148,7 +149,7 @@ def test_the_environment_is_built_once_and_reused(
     package = Path(str(converted["package"]))
     envs = Path(os.environ["NB2PROD_CACHE_DIR"]) / "envs"
     complete = [e for e in envs.iterdir() if (e / MARKER).is_file()]
-    assert key(_dependencies(package)) in [e.name for e in complete]
+    assert key(declared(package / "pyproject.toml")) in [e.name for e in complete]
     assert not [e for e in envs.iterdir() if ".building-" in e.name]
     with clean_environment(package) as environment:
         assert environment.reused and environment.build_seconds == 0.0
