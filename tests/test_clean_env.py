@@ -297,6 +297,28 @@ def test_uv_gets_the_indexes_pip_is_configured_with() -> None:
         assert options[options.index(url) - 1] == "--extra-index-url"
 
 
+def test_find_links_and_constraints_that_are_not_there_are_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pip warns and goes on when a find-links folder or constraints file is missing
+    # (a machine set up elsewhere); uv would fail the whole clean environment.
+    wheels, constraints = tmp_path / "wheels", tmp_path / "constraints.txt"
+    wheels.mkdir()
+    constraints.write_text("six<2\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_FIND_LINKS", f"{tmp_path / 'gone'} {wheels}")
+    monkeypatch.setenv("PIP_CONSTRAINT", f"{tmp_path / 'gone.txt'} {constraints}")
+    pip_config.cache_clear()
+    try:
+        options = uv_index_options()
+    finally:
+        pip_config.cache_clear()
+    assert options == [
+        "--index-strategy", "unsafe-best-match",
+        "--find-links", str(wheels), "--constraint", str(constraints),
+    ]  # fmt: skip
+
+
 def test_a_sample_is_equivalent_over_http_and_batch_in_its_clean_environment(
     tmp_path: Path,
 ) -> None:

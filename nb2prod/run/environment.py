@@ -245,10 +245,13 @@ def uv_index_options() -> list[str]:
         options += ["--index-url", config["index-url"].split()[0]]
     for url in config.get("extra-index-url", "").split():
         options += ["--extra-index-url", url]
+    # pip skips a find-links folder or constraints file that is not there; uv fails.
     for place in config.get("find-links", "").split():
-        options += ["--find-links", place]
+        if "://" in place or Path(place).exists():
+            options += ["--find-links", place]
     for constraint in config.get("constraint", "").split():
-        options += ["--constraint", constraint]
+        if "://" in constraint or Path(constraint).is_file():
+            options += ["--constraint", constraint]
     if config.get("no-index", "").lower() in ("1", "true", "yes", "on"):
         options.append("--no-index")
     return options
