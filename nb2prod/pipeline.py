@@ -8,6 +8,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,42 +149,42 @@ def verify(job: Job, progress: Progress | None = None) -> Proof:
 def replay_in(prepared: Prepared, cases: Path, tolerance: Tolerance) -> VerifyReport:
     """Replay ``cases`` against the package on disk, where ``job.isolation`` says (in
     its clean environment, built or reused, or with nb2prod's own Python): the direct
-    calls, then predict's through the package's interfaces (HTTP, batch, Spark)."""
+    calls, and predict's through the package's interfaces (HTTP, batch, Spark)."""
     job = prepared.job
     if job.isolation == "none":
-        src = job.folder / "src"
-        report = replay(src, job.package, cases, tolerance)
-        return _through_interfaces(
-            prepared, report, cases, Path(sys.executable), src, clean=False
-        )
+        python, src = Path(sys.executable), job.folder / "src"
+        return _replay_both(prepared, cases, tolerance, python, src, clean=False)
     with clean_environment(job.folder) as environment:
-        report = replay(
-            environment.site, job.package, cases, tolerance, environment.python,
-            clean=True, folder=job.folder,
+        return _replay_both(
+            prepared, cases, tolerance, environment.python, environment.site,
+            clean=True,
         )  # fmt: skip
-        return _through_interfaces(
-            prepared, report, cases, environment.python, environment.site, clean=True
-        )
 
 
-def _through_interfaces(
+def _replay_both(
     prepared: Prepared,
-    report: VerifyReport,
     cases: Path,
+    tolerance: Tolerance,
     python: Path,
     site: Path,
     *,
     clean: bool,
 ) -> VerifyReport:
-    """``report`` with predict's recorded calls replayed through the package's
-    interfaces, by ``python`` with the package importable from ``site``."""
-    predict, job = prepared.plan.predict, prepared.job
-    if predict is None:
-        return report
-    interfaces = replay_interfaces(
-        python, site, job.package, predict.name, cases, report.tolerance,
-        job.interfaces, clean=clean,
-    )  # fmt: skip
+    """The direct calls and the interfaces' replayed side by side, by ``python`` with
+    the package importable from ``site``: two child processes that spend most of
+    their time importing, so the second costs little on a second core."""
+    job, predict = prepared.job, prepared.plan.predict
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        through = None
+        if predict is not None and job.interfaces:
+            through = pool.submit(
+                replay_interfaces, python, site, job.package, predict.name, cases,
+                tolerance, job.interfaces, clean=clean,
+            )  # fmt: skip
+        report = replay(
+            site, job.package, cases, tolerance, python, clean=clean, folder=job.folder
+        )
+        interfaces = through.result() if through is not None else ()
     return dataclasses.replace(report, interfaces=interfaces)
 
 
