@@ -38,12 +38,23 @@ BUILDERS = {
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every held-in notebook converted with execution, into one folder."""
+    """Every held-in notebook converted with execution, into one folder, and proven
+    where the package runs: in its clean environment, over HTTP and in batch."""
     folder = tmp_path_factory.mktemp("contract")
     out = folder / "packages"
-    for build in BUILDERS.values():
-        result = run_cli("convert", build(folder / "notebooks"), "--out", out)
+    for name, build in BUILDERS.items():
+        report = folder / f"{name}.json"
+        result = run_cli(
+            "convert", build(folder / "notebooks"), "--out", out, "--json", report,
+            "--isolation", "venv", "--interfaces", "http,batch",
+        )  # fmt: skip
         assert result.exit_code == 0, result.stdout + result.stderr
+        proof = json.loads(report.read_text("utf-8"))
+        assert proof["ok"] and proof["environment"] == "in a clean environment"
+        statuses = {i["interface"]: i["status"] for i in proof["interfaces"]}
+        assert statuses == dict.fromkeys(
+            ("HTTP", "batch CSV", "batch Parquet"), "equivalent"
+        ), (name, proof["interfaces"])
     return out
 
 
