@@ -166,9 +166,16 @@ def test_a_planted_cache_entry_is_a_miss_not_code(tmp_path: Path) -> None:
 
 def start_slow_run(folder: Path) -> tuple[subprocess.Popen[str], Path, Path]:
     """`convert` of a notebook that sleeps, in a session of its own, with TMPDIR set
-    to FOLDER/tmp: the process, the --out folder and that TMPDIR.
+    to FOLDER/tmp: the process, the --out folder and that TMPDIR. The sleeping cell
+    touches FOLDER/sleeping first, so that a test can wait until the kernel is
+    really running the notebook (a loaded machine can take long to start one).
     """
-    notebook = scaling(folder / "slow.ipynb", "\nimport time\ntime.sleep(120)")
+    sleeping = folder / "sleeping"
+    notebook = scaling(
+        folder / "slow.ipynb",
+        f"\nimport pathlib, time\npathlib.Path({str(sleeping)!r}).touch()\n"
+        "time.sleep(120)",
+    )
     out, tmp = folder / "out", folder / "tmp"
     out.mkdir()
     tmp.mkdir()
@@ -185,13 +192,16 @@ def start_slow_run(folder: Path) -> tuple[subprocess.Popen[str], Path, Path]:
 
 
 def wait_for_run_folder(tmp: Path, out: Path) -> None:
-    deadline = time.monotonic() + 60
+    """Until the run folder exists and the kernel is in the sleeping cell."""
+    sleeping = tmp.parent / "sleeping"
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if any(tmp.glob("*run-*/recorded")) or any(out.glob(".*run-*/recorded")):
-            time.sleep(3)  # the kernel is running the notebook by now
+        started = any(tmp.glob("*run-*/recorded")) or any(out.glob(".*run-*/recorded"))
+        if started and sleeping.exists():
+            time.sleep(0.5)
             return
         time.sleep(0.2)
-    pytest.fail("the run never started")
+    pytest.fail("the run never reached the sleeping cell")
 
 
 def test_a_killed_run_leaves_nothing_beside_the_package(tmp_path: Path) -> None:
