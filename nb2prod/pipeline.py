@@ -120,10 +120,14 @@ def convert(job: Job, progress: Progress | None = None) -> Proof:
         )
         write(written, generated.lock)
         keep_executed(recording, generated.folder)
-    report = replay_in(prepared, job.folder / "tests" / "cases", before.tolerance)
-    moved = None
-    if old is not None:
-        moved = behaviour.compare_with(old, job.folder, job.package, before.tolerance)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # two child processes at once
+        moving = None
+        if old is not None:
+            moving = pool.submit(
+                behaviour.compare_with, old, job.folder, job.package, before.tolerance
+            )
+        report = replay_in(prepared, job.folder / "tests" / "cases", before.tolerance)
+        moved = moving.result() if moving is not None else None
     return Proof(prepared, generated, written, recording, report, moved)
 
 

@@ -185,6 +185,7 @@ def _definitions(path: Path) -> dict[str, str]:
         tree = ast.parse(text)
     except SyntaxError:
         return {f"{path.stem}.<module>": text}
+    lines = text.splitlines(keepends=True)
     found: dict[str, str] = {}
     for node in tree.body:
         names: list[str] = []
@@ -193,7 +194,9 @@ def _definitions(path: Path) -> dict[str, str]:
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names = [t.id for t in targets if isinstance(t, ast.Name)]
-        code = ast.get_source_segment(text, node) or ""
+        # Whole lines (top-level statements start a line): ast.get_source_segment
+        # splits the text again for every node, quadratic in a long module.
+        code = "".join(lines[node.lineno - 1 : node.end_lineno])
         for name in names:
             found[f"{path.stem}.{name}"] = code
     return found
