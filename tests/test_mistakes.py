@@ -220,7 +220,14 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
     try:
         wait_for_run_folder(tmp, out)
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground
-        _, stderr = process.communicate(timeout=60)
+        try:
+            _, stderr = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            tree = subprocess.run(
+                ["ps", "-o", "pid,pgid,stat,etime,args", "-g", str(process.pid)],
+                capture_output=True, text=True, check=False,
+            ).stdout  # fmt: skip
+            pytest.fail(f"convert still running 120 s after Ctrl-C:\n{tree}")
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
