@@ -11,15 +11,13 @@ what the notebook's predict returned.
 
 from __future__ import annotations
 
-import json
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import Nb2ProdError
-from nb2prod.run.child import SUPPORT, child_environment
+from nb2prod.run.child import run_child, tolerance_options
 from nb2prod.settings import INTERFACES
 from nb2prod.standalone.compare import Tolerance
 
@@ -114,31 +112,21 @@ def replay_interfaces(
     calls = cases / predict
     if not interfaces or not calls.is_dir():
         return ()
-    with tempfile.TemporaryDirectory(prefix="nb2prod-interfaces-") as work:
-        output = Path(work) / "interfaces.json"
-        env = child_environment(work, site, clean)
-        command = [
-            str(python), "-m", f"{SUPPORT}.interface_child", package, predict,
-            str(calls.resolve()), str(output), "--rtol", repr(tolerance.rtol),
-            "--atol", repr(tolerance.atol), "--only", ",".join(interfaces),
-            "--timeout", repr(SERVER_TIMEOUT),
-        ]  # fmt: skip
-        try:
-            done = subprocess.run(
-                command, cwd=work, env=env, capture_output=True, text=True,
-                check=False, timeout=TIMEOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise Nb2ProdError(
-                f"replaying {package}'s calls through its interfaces took over "
-                f"{TIMEOUT:g} s; skip them with --interfaces direct"
-            ) from None
-        if done.returncode != 0 or not output.is_file():
-            raise Nb2ProdError(
-                f"replaying {package}'s calls through its interfaces failed:\n"
-                f"{done.stderr.strip()[-4000:]}"
-            )
-        data = json.loads(output.read_text("utf-8"))
+    options = [
+        *tolerance_options(tolerance), "--only", ",".join(interfaces),
+        "--timeout", repr(SERVER_TIMEOUT),
+    ]  # fmt: skip
+    try:
+        data = run_child(
+            "interface_child", [package, predict, str(calls.resolve())], options,
+            site, f"replaying {package}'s calls through its interfaces", python,
+            clean=clean, timeout=TIMEOUT,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise Nb2ProdError(
+            f"replaying {package}'s calls through its interfaces took over "
+            f"{TIMEOUT:g} s; skip them with --interfaces direct"
+        ) from None
     return tuple(_report(entry) for entry in data)
 
 

@@ -10,17 +10,13 @@ the notebook's namespace or nb2prod's own environment.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nb2prod.errors import MissingModuleError, Nb2ProdError
+from nb2prod.errors import MissingModuleError
 from nb2prod.plan.dependencies import distributions
-from nb2prod.run.child import SUPPORT, child_environment
-from nb2prod.standalone import replaying
+from nb2prod.run.child import run_child, tolerance_options
 from nb2prod.standalone.compare import Tolerance
 
 if TYPE_CHECKING:  # not at run time: the replay child imports this module
@@ -112,22 +108,15 @@ def replay(
     never nb2prod itself. ``clean`` says ``python`` is a clean environment's: a
     module the package needs and that is missing there is then a finding.
     """
-    with tempfile.TemporaryDirectory(prefix="nb2prod-replay-") as work:
-        output = Path(work) / "report.json"
-        env = child_environment(work, src, clean)
-        command = [
-            str(python or sys.executable), "-m", f"{SUPPORT}.replaying", package,
-            str(cases.resolve()), str(output),
-            "--rtol", repr(tolerance.rtol), "--atol", repr(tolerance.atol),
-        ]  # fmt: skip
-        done = subprocess.run(
-            command, cwd=work, env=env, capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0 or not output.is_file():
-            raise Nb2ProdError(
-                f"replaying the recorded calls against {package} failed:\n{done.stderr.strip()}"
-            )
-        data = json.loads(output.read_text("utf-8"))
+    data = run_child(
+        "replaying",
+        [package, str(cases.resolve())],
+        tolerance_options(tolerance),
+        src,
+        f"replaying the recorded calls against {package}",
+        python,
+        clean=clean,
+    )
     if clean and data["missing"]:
         raise MissingModuleError(
             _missing(data["missing"][0], package, folder or src.parent)
@@ -159,12 +148,3 @@ def _missing(found: dict[str, str], package: str, folder: Path) -> str:
         f"[project] dependencies in {pyproject.as_posix()}, or reconvert so that "
         "nb2prod finds it"
     )
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m nb2prod.run.replay`` (the stdlib-only child's)."""
-    replaying.main(argv)
-
-
-if __name__ == "__main__":
-    main()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +126,12 @@ def _brief(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the replay child process."""
-    parser = argparse.ArgumentParser(prog="replaying")
+def run_as_child(
+    run: Callable[[str, Path, Tolerance], Any], argv: list[str] | None = None
+) -> None:
+    """A child's entry point: ``PACKAGE CASES OUTPUT [--rtol R] [--atol A]``, the
+    JSON of ``run(package, cases, tolerance)`` written to OUTPUT."""
+    parser = argparse.ArgumentParser()
     parser.add_argument("package")
     parser.add_argument("cases", type=Path)
     parser.add_argument("output", type=Path)
@@ -136,8 +139,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--atol", type=float, default=Tolerance.atol)
     args = parser.parse_args(argv)
     tolerance = Tolerance(rtol=args.rtol, atol=args.atol)
-    result = replay_all(args.package, args.cases, tolerance)
+    result = run(args.package, args.cases, tolerance)
     args.output.write_text(json.dumps(result, indent=2), "utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the replay child process."""
+    run_as_child(replay_all, argv)
 
 
 if __name__ == "__main__":
