@@ -15,13 +15,8 @@ from nb2prod.run.behaviour import Artifact, ArtifactChange, BehaviourDiff
 def behaviour(console: Console, diff: BehaviourDiff) -> None:
     """What changed against the package this convert replaced."""
     console.print("behaviour vs the previous package", style="bold")
-    for label, names in (
-        ("code changed", diff.changed_code),
-        ("code added", diff.added_code),
-        ("code removed", diff.removed_code),
-    ):
-        if names:
-            console.print(f"{label}: {safe(', '.join(names))}")
+    for kind, names in diff.code_changes:
+        console.print(f"code {kind}: {safe(', '.join(names))}")
     for change in diff.artifacts:
         console.print(f"artifact {safe(change.name)}: {safe(artifact_text(change))}")
     if diff.functions:
@@ -31,7 +26,6 @@ def behaviour(console: Console, diff: BehaviourDiff) -> None:
                 column, justify="left" if column == "function" else "right"
             )
         for moved in diff.functions:
-            share = moved.flipped_share
             style = "red" if moved.changed else "green"
             table.add_row(
                 safe(moved.function),
@@ -39,11 +33,7 @@ def behaviour(console: Console, diff: BehaviourDiff) -> None:
                 f"[{style}]{moved.changed}[/]",
                 f"{moved.max_abs:.3g}",
                 f"{moved.max_rel:.3g}",
-                (
-                    ""
-                    if share is None
-                    else f"{moved.flipped}/{moved.labels} ({share:.1%})"
-                ),
+                moved.flipped_text,
             )
         console.print(table)
         for moved in diff.functions:
@@ -54,7 +44,7 @@ def behaviour(console: Console, diff: BehaviourDiff) -> None:
     moved_names = [m.function for m in diff.moved]
     if moved_names:
         console.print(f"[yellow]moved:[/] {safe(', '.join(moved_names))}")
-    elif not (diff.changed_code or diff.added_code or diff.removed_code):
+    elif not diff.code_changes:
         if not diff.artifacts:
             console.print("[green]unchanged:[/] same code, artifacts and outputs")
     else:

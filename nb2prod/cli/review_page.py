@@ -165,14 +165,9 @@ def _equivalence(proof: Proof) -> str:
 
 def _behaviour(diff: BehaviourDiff) -> str:
     parts = ["<h2>Behaviour vs the previous package</h2>"]
-    for label, names in (
-        ("Code changed", diff.changed_code),
-        ("Code added", diff.added_code),
-        ("Code removed", diff.removed_code),
-    ):
-        if names:
-            items = ", ".join(f"<code>{escape(n)}</code>" for n in names)
-            parts.append(f"<p>{label}: {items}</p>")
+    for kind, names in diff.code_changes:
+        items = ", ".join(f"<code>{escape(n)}</code>" for n in names)
+        parts.append(f"<p>Code {kind}: {items}</p>")
     for change in diff.artifacts:
         parts.append(
             f"<p>Artifact <code>{escape(change.name)}</code>: "
@@ -182,7 +177,6 @@ def _behaviour(diff: BehaviourDiff) -> str:
         parts.append(f'<p class="bad">{escape(diff.problem)}</p>')
     rows = []
     for moved in diff.functions:
-        share = moved.flipped_share
         rows.append(
             [
                 escape(moved.function),
@@ -190,11 +184,7 @@ def _behaviour(diff: BehaviourDiff) -> str:
                 f'<span class="{"bad" if moved.changed else "good"}">{moved.changed}</span>',
                 f"{moved.max_abs:.3g}",
                 f"{moved.max_rel:.3g}",
-                (
-                    ""
-                    if share is None
-                    else f"{moved.flipped}/{moved.labels} ({share:.1%})"
-                ),
+                moved.flipped_text,
                 escape(moved.error),
             ]
         )

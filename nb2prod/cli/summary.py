@@ -98,24 +98,16 @@ def behaviour_markdown(diff: BehaviourDiff) -> str:
     from nb2prod.cli.behaviour_report import artifact_text
 
     lines = ["#### Behaviour vs the previous package", ""]
-    for label, names in (
-        ("Code changed", diff.changed_code),
-        ("Code added", diff.added_code),
-        ("Code removed", diff.removed_code),
-    ):
-        if names:
-            lines.append(f"- {label}: {', '.join(code(n) for n in names)}")
+    for kind, names in diff.code_changes:
+        lines.append(f"- Code {kind}: {', '.join(code(n) for n in names)}")
     for change in diff.artifacts:
         lines.append(f"- Artifact {code(change.name)}: {md(artifact_text(change))}")
-    if not (
-        diff.changed_code or diff.added_code or diff.removed_code or diff.artifacts
-    ):
+    if not (diff.code_changes or diff.artifacts):
         lines.append("- No code or artifact changed")
     if diff.problem:
         lines.append(f"- ⚠️ {md(diff.problem)}")
     rows = []
     for moved in diff.functions:
-        share = moved.flipped_share
         rows.append(
             [
                 code(moved.function),
@@ -123,11 +115,7 @@ def behaviour_markdown(diff: BehaviourDiff) -> str:
                 f"{'⚠️ ' if moved.changed else ''}{moved.changed}",
                 f"{moved.max_abs:.3g}",
                 f"{moved.max_rel:.3g}",
-                (
-                    ""
-                    if share is None
-                    else f"{moved.flipped}/{moved.labels} ({share:.1%})"
-                ),
+                moved.flipped_text,
             ]
         )
     if rows:

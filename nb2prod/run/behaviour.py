@@ -4,29 +4,23 @@ Before the run overwrites them, :func:`before` reads what the package held: its
 definitions' code, its artifacts (hash, size, type) and a copy of its recorded cases
 (kept under the package's ignored ``build/`` folder). After the new package is
 written, :func:`compare` replays those *previous* inputs against it in a fresh
-process (``python -m nb2prod.run.behaviour``), and counts per function the calls
+process (:mod:`nb2prod.standalone.moving`), and counts per function the calls
 whose output moved, by how much, and for labels (booleans, integers, strings) the
 share of predictions that flipped.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
-import importlib
 import json
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nb2prod.errors import Nb2ProdError
-from nb2prod.standalone import casefile
-from nb2prod.standalone.compare import Comparison, Tolerance, compare
+from nb2prod.run.child import run_child, tolerance_options
+from nb2prod.standalone.compare import Tolerance
 
 #: Where the previous cases are kept, relative to the package folder (ignored by git).
 PREVIOUS_CASES = "build/previous-cases"
@@ -89,6 +83,12 @@ class Moved:
         """Share of labels that flipped, or None when the outputs are not labels."""
         return self.flipped / self.labels if self.labels else None
 
+    @property
+    def flipped_text(self) -> str:
+        """``3/9 (33.3%)`` when the outputs are labels, else ""."""
+        share = self.flipped_share
+        return "" if share is None else f"{self.flipped}/{self.labels} ({share:.1%})"
+
 
 @dataclass(frozen=True)
 class BehaviourDiff:
@@ -109,6 +109,16 @@ class BehaviourDiff:
     def moved(self) -> tuple[Moved, ...]:
         """The functions whose outputs moved."""
         return tuple(m for m in self.functions if m.changed)
+
+    @property
+    def code_changes(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """``("changed" | "added" | "removed", names)``, for the kinds that have some."""
+        kinds = (
+            ("changed", self.changed_code),
+            ("added", self.added_code),
+            ("removed", self.removed_code),
+        )
+        return tuple((kind, names) for kind, names in kinds if names)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, for ``--json``, the review page and the CI summary."""
@@ -243,104 +253,11 @@ def _replay(
     src: Path, package: str, cases: Path, tolerance: Tolerance
 ) -> tuple[Moved, ...]:
     """Replay ``cases`` against the package in a fresh process (as replay does)."""
-    with tempfile.TemporaryDirectory(prefix="nb2prod-behaviour-") as work:
-        output = Path(work) / "moved.json"
-        path = [str(src.resolve()), str(Path(__file__).resolve().parents[2])]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
-        command = [
-            sys.executable, "-m", __name__, package, str(cases.resolve()), str(output),
-            "--rtol", repr(tolerance.rtol), "--atol", repr(tolerance.atol),
-        ]  # fmt: skip
-        done = subprocess.run(
-            command, cwd=work, env=env, capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0 or not output.is_file():
-            raise Nb2ProdError(
-                "replaying the previous recorded calls against the new "
-                f"{package} failed:\n{done.stderr.strip()}"
-            )
-        data = json.loads(output.read_text("utf-8"))
+    data = run_child(
+        "moving",
+        [package, str(cases.resolve())],
+        tolerance_options(tolerance),
+        src,
+        f"replaying the previous recorded calls against the new {package}",
+    )
     return tuple(Moved(**entry) for entry in data)
-
-
-def _replay_all(
-    package: str, cases: Path, tolerance: Tolerance
-) -> list[dict[str, Any]]:
-    """In the child: every previous case against the new package, per function."""
-    results: dict[str, dict[str, Any]] = {}
-    for case_file in sorted(cases.glob("*/*/case.json")):
-        case = json.loads(case_file.read_text("utf-8"))
-        name = str(case["function"])
-        entry = results.setdefault(
-            name,
-            {"function": name, "calls": 0, "changed": 0, "max_abs": 0.0,
-             "max_rel": 0.0, "labels": 0, "flipped": 0, "error": ""},
-        )  # fmt: skip
-        entry["calls"] += 1
-        try:
-            expected = casefile.load(case["result"], case_file.parent)
-            function = getattr(
-                importlib.import_module(f"{package}.{case['module']}"), name
-            )
-            args = [casefile.load(d, case_file.parent) for d in case["args"]]
-            kwargs = {
-                k: casefile.load(d, case_file.parent) for k, d in case["kwargs"].items()
-            }
-            actual = function(*args, **kwargs)
-        except Exception as exc:  # a gone or failing function: every call moved
-            entry["changed"] += 1
-            entry["error"] = entry["error"] or f"{type(exc).__name__}: {exc}"
-            continue
-        outcome: Comparison = compare(expected, actual, tolerance)
-        entry["changed"] += 0 if outcome.equal else 1
-        entry["max_abs"] = max(entry["max_abs"], outcome.max_abs)
-        entry["max_rel"] = max(entry["max_rel"], outcome.max_rel)
-        counted = _flips(expected, actual)
-        if counted is not None:
-            entry["labels"] += counted[0]
-            entry["flipped"] += counted[1]
-    return [results[name] for name in sorted(results)]
-
-
-def _flips(expected: object, actual: object) -> tuple[int, int] | None:
-    """(labels, flipped) when both are labels of one shape (bool, int, text)."""
-    try:
-        import numpy as np
-    except ImportError:
-        return None
-    try:
-        old, new = np.asarray(expected), np.asarray(actual)
-    except Exception:
-        return None
-    if old.shape != new.shape or old.size == 0:
-        return None
-    if not (_labels(old) and _labels(new)):
-        return None
-    return int(old.size), int(np.count_nonzero(old.ravel() != new.ravel()))
-
-
-def _labels(values: Any) -> bool:
-    kind = values.dtype.kind
-    if kind in "biuUS":
-        return True
-    if kind == "O":
-        return all(isinstance(v, str | bool | int) for v in values.ravel().tolist())
-    return False
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the child process."""
-    parser = argparse.ArgumentParser(prog="python -m nb2prod.run.behaviour")
-    parser.add_argument("package")
-    parser.add_argument("cases", type=Path)
-    parser.add_argument("output", type=Path)
-    parser.add_argument("--rtol", type=float, default=Tolerance.rtol)
-    parser.add_argument("--atol", type=float, default=Tolerance.atol)
-    args = parser.parse_args(argv)
-    tolerance = Tolerance(rtol=args.rtol, atol=args.atol)
-    result = _replay_all(args.package, args.cases, tolerance)
-    args.output.write_text(json.dumps(result, indent=2), "utf-8")
-
-
-if __name__ == "__main__":
-    main()
