@@ -106,7 +106,7 @@ def test_pickled_strings_declare_pyarrow_and_replay_equal(
     assert "pyarrow.lib" in pickle_modules((case / "arg0.pkl").read_bytes())
     names = _names(_dependencies(package))
     assert {"pandas", "pyarrow"} <= names
-    assert "equivalent" in str(converted["stdout"])
+    assert "equivalent: every recorded call matches" in str(converted["stdout"])
     assert "replayed in a clean environment" in str(converted["stdout"])
     report = json.loads(Path(str(converted["folder"]), "2.json").read_text())
     assert report["ok"]
