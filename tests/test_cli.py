@@ -503,6 +503,10 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     notebook = tmp_path / "missing.ipynb"
     with pytest.raises(Exception, match="no such file"):
         run_cli("--debug", "convert", notebook, "--no-execute")
+    # Also after the command, where users put options; and only for that run.
+    with pytest.raises(Exception, match="no such file"):
+        run_cli("convert", "--debug", notebook, "--no-execute")
+    assert run_cli("convert", notebook, "--no-execute").exit_code == 1
 
 
 def test_a_name_read_at_the_top_before_its_later_cell_is_an_error(

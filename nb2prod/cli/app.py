@@ -77,11 +77,22 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _set_debug(value: bool) -> bool:
+    if value:
+        _state["debug"] = True
+    return value  # an option callback's result becomes the parameter's value
+
+
+# Global, and accepted after the command too (`nb2prod convert --debug x.ipynb`).
+DebugOption = Annotated[
+    bool,
+    typer.Option("--debug", callback=_set_debug, help="Show tracebacks of errors."),
+]
+
+
 @app.callback()
 def _main(
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks of errors.")
-    ] = False,
+    debug: DebugOption = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -93,7 +104,7 @@ def _main(
 
     Example: `nb2prod convert analysis.ipynb`
     """
-    _state["debug"] = debug
+    _state["debug"] = debug  # a command's own --debug sets it again below
 
 
 @contextmanager
@@ -163,6 +174,7 @@ def convert(
     max_rows: MaxRowsOption = None,
     interfaces: InterfacesOption = None,
     isolation: IsolationOption = None,
+    debug: DebugOption = False,
 ) -> None:
     """Write NOTEBOOK's package, run the notebook, and prove the package computes the same.
 
@@ -221,6 +233,7 @@ def verify(
     max_rows: MaxRowsOption = None,
     interfaces: InterfacesOption = None,
     isolation: IsolationOption = None,
+    debug: DebugOption = False,
 ) -> None:
     """Run each notebook again and compare its calls with the package already on disk.
 
@@ -286,6 +299,7 @@ def check(
     ],
     out_dir: OutOption = None,
     name: NameOption = None,
+    debug: DebugOption = False,
 ) -> None:
     """Fail with a diff when a package on disk is not what its notebook generates now.
 
@@ -339,7 +353,10 @@ def check(
 
 @app.command()
 def diff(
-    notebook: NotebookArg, out_dir: OutOption = None, name: NameOption = None
+    notebook: NotebookArg,
+    out_dir: OutOption = None,
+    name: NameOption = None,
+    debug: DebugOption = False,
 ) -> None:
     """Show what `convert --no-execute` would change, as a unified diff; write nothing.
 
@@ -365,6 +382,7 @@ def tags(
             help="A notebook whose tagged cells to show.", show_default=False
         ),
     ] = None,
+    debug: DebugOption = False,
 ) -> None:
     """List the tag vocabulary, or NOTEBOOK's tagged cells, what each ships and its problems.
 
