@@ -15,8 +15,9 @@ The project table lives in the repository's pyproject.toml::
     name = "churn"                   # per notebook: name, out, and any default above
 
 Paths are relative to the pyproject.toml. Command-line options win over the table.
-The interfaces replayed default to ``NB2PROD_INTERFACES`` when the table has none.
-``isolation`` falls back to ``$NB2PROD_ISOLATION``, then to ``venv``.
+``interfaces`` and ``isolation`` fall back to ``$NB2PROD_INTERFACES`` and
+``$NB2PROD_ISOLATION`` when neither option nor table gives them, then to ``all`` and
+``venv`` (:func:`_chosen`).
 """
 
 from __future__ import annotations
@@ -27,16 +28,18 @@ import difflib
 import math
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nb2prod.errors import ProjectConfigError, UsageError
 from nb2prod.notebook.read import DEFAULT_MAX_BYTES
 from nb2prod.plan.naming import sanitise
 from nb2prod.standalone.compare import Tolerance
 from nb2prod.standalone.recorder import MAX_CALLS, MAX_ROWS
+
+T = TypeVar("T")
 
 #: Size limit of the on-disk cache when the project sets none (see analysis/cache.py).
 DEFAULT_CACHE_BYTES = 256 * 2**20
@@ -197,22 +200,7 @@ def job_for(
         atol=atol,
         max_calls=max_calls,
         max_rows=max_rows,
-        isolation=isolation,
     )
-    chosen = interfaces or settings.interfaces or os.environ.get(INTERFACES_VARIABLE)
-    try:
-        replayed = parse_interfaces(chosen or "all")
-    except ValueError as exc:
-        where = (
-            "--interfaces"
-            if interfaces
-            else (
-                f"{settings.source}: 'interfaces'"
-                if settings.interfaces
-                else INTERFACES_VARIABLE
-            )
-        )
-        raise UsageError(f"{where}: {exc}") from None
     # The name's validity is checked when planning, after the tags: `check` skips
     # a notebook without tags whatever its file is called.
     package = settings.name or sanitise(notebook.stem)
@@ -231,8 +219,20 @@ def job_for(
             settings.max_rows or Limits.max_rows,
         ),
         cache_bytes=_cache_bytes(settings),
-        interfaces=replayed,
-        isolation=_isolation(settings),
+        interfaces=_chosen(
+            parse_interfaces,
+            ("--interfaces", interfaces),
+            settings.interfaces,
+            INTERFACES_VARIABLE,
+            "all",
+        ),
+        isolation=_chosen(
+            parse_isolation,
+            ("--isolation", isolation),
+            settings.isolation,
+            ISOLATION_VARIABLE,
+            ISOLATIONS[0],
+        ),
     )
 
 
@@ -254,15 +254,44 @@ def parse_interfaces(text: str) -> tuple[str, ...]:
     return tuple(i for i in INTERFACES if i in words)
 
 
-def _isolation(settings: Settings) -> str:
-    # The option and the table are checked where they are read; the variable here.
-    chosen = settings.isolation or os.environ.get(ISOLATION_VARIABLE) or ISOLATIONS[0]
-    if chosen not in ISOLATIONS:
-        raise UsageError(
-            f"${ISOLATION_VARIABLE} must be one of {', '.join(ISOLATIONS)}, "
-            f"not {chosen!r}"
-        )
-    return chosen
+def parse_isolation(text: str) -> str:
+    """``text`` if it names an isolation, else ValueError."""
+    if text not in ISOLATIONS:
+        raise ValueError(f"must be one of {', '.join(ISOLATIONS)}, not {text!r}")
+    return text
+
+
+def _chosen(
+    parse: Callable[[str], T],
+    option: tuple[str, str | None],
+    table: str | None,
+    variable: str,
+    default: str,
+) -> T:
+    """The option, else the project table's value, else ``$variable``, else the
+    default, parsed; a bad value is a usage error naming where it was set (the
+    table's values were checked when it was read, see :func:`_checked`).
+    """
+    flag, given = option
+    if given is not None:
+        where, text = flag, given
+    elif table is not None:
+        where, text = "[tool.nb2prod]", table
+    elif os.environ.get(variable):
+        where, text = f"${variable}", os.environ[variable]
+    else:
+        where, text = "default", default
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+
+
+#: Keys whose text must parse, with their parser (ValueError if it does not).
+_PARSED: dict[str, Callable[[str], object]] = {
+    "interfaces": parse_interfaces,
+    "isolation": parse_isolation,
+}
 
 
 def literal(value: str) -> str:
@@ -375,11 +404,11 @@ def _checked(
             raise ProjectConfigError(
                 f"{path}: {where}: '{key}' must be a finite number, not {value!r}"
             )
-        if key == "isolation" and value not in ISOLATIONS:
-            raise ProjectConfigError(
-                f"{path}: {where}: 'isolation' must be one of {', '.join(ISOLATIONS)}, "
-                f"not {value!r}"
-            )
+        if key in _PARSED:  # a string: its type was checked just above
+            try:
+                _PARSED[key](str(value))
+            except ValueError as exc:
+                raise ProjectConfigError(f"{path}: {where}: '{key}': {exc}") from None
         positive = isinstance(value, int | float) and value > 0
         if key in ("max-calls", "max-rows", "max-size", "cache-size") and not positive:
             minimum = "above 0" if key.endswith("-size") else "at least 1"

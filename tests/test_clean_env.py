@@ -267,14 +267,16 @@ def test_isolation_is_checked_where_it_is_set(
     (tmp_path / "pyproject.toml").write_text('[tool.nb2prod]\nisolation = "docker"\n')
     result = run_cli("convert", notebook, "--no-execute")
     assert result.exit_code == 1
-    assert "'isolation' must be one of venv, none, not 'docker'" in result.stderr
+    assert "'isolation': must be one of venv, none, not 'docker'" in result.stderr
     result = run_cli("convert", notebook, "--isolation", "docker")
     assert result.exit_code == 2
     (tmp_path / "pyproject.toml").unlink()
     monkeypatch.setenv("NB2PROD_ISOLATION", "docker")
     result = run_cli("convert", notebook, "--no-execute")
     assert result.exit_code == 2
-    assert "$NB2PROD_ISOLATION must be one of venv, none, not 'docker'" in result.stderr
+    assert (
+        "$NB2PROD_ISOLATION: must be one of venv, none, not 'docker'" in result.stderr
+    )
 
 
 def test_uv_gets_the_indexes_pip_is_configured_with() -> None:

@@ -320,7 +320,7 @@ def test_interfaces_are_chosen_once_in_the_settings(
     monkeypatch.setenv("NB2PROD_INTERFACES", "http")
     assert job_for(notebook).interfaces == ("http",)
     monkeypatch.setenv("NB2PROD_INTERFACES", "bogus")
-    with pytest.raises(UsageError, match="NB2PROD_INTERFACES: 'bogus'"):
+    with pytest.raises(UsageError, match=r"^\$NB2PROD_INTERFACES: 'bogus'"):
         job_for(notebook)
     (tmp_path / "pyproject.toml").write_text(
         '[tool.nb2prod]\ninterfaces = "spark,direct"\n', "utf-8"
@@ -328,12 +328,16 @@ def test_interfaces_are_chosen_once_in_the_settings(
     assert job_for(notebook).interfaces == ("spark",)  # the table wins
 
 
-def test_a_bad_interfaces_value_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_a_bad_interfaces_value_in_the_project_is_one_line_and_exit_1(
+    tmp_path: Path,
+) -> None:
     notebook = null_city_notebook(tmp_path / "n.ipynb")
     (tmp_path / "pyproject.toml").write_text(
         '[tool.nb2prod]\ninterfaces = "http,grpc"\n', "utf-8"
     )
     result = run_cli("convert", notebook)
-    assert result.exit_code == 2
-    assert "'interfaces': 'http,grpc': name 'all', 'direct'" in result.stderr
+    assert result.exit_code == 1  # a bad [tool.nb2prod], like any other key's
+    assert "[tool.nb2prod]: 'interfaces': 'http,grpc': name 'all', 'direct'" in (
+        result.stderr
+    )
     assert "Traceback" not in result.stderr
