@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 import sys
 from collections.abc import Iterator
@@ -127,6 +128,8 @@ def _errors() -> Iterator[None]:
     except KeyboardInterrupt:
         if _state["debug"]:
             raise
+        # Tasks the interrupt abandoned (nbclient's) log when collected at exit.
+        logging.disable(logging.CRITICAL)
         err.print("[red]interrupted[/]: nothing more was written")
         raise typer.Exit(130) from None
     except Exception as exc:

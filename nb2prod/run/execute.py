@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -76,7 +79,7 @@ def execute(
     nbformat.write(notebook, str(source))  # type: ignore[no-untyped-call]
     total = sum(1 for cell in notebook.cells if cell.cell_type == "code")
     started = time.perf_counter()
-    with _kernel(options.kernel) as kernel_name:
+    with _kernel(options.kernel) as kernel_name, _quiet_after_interrupt():
         try:
             papermill.execute_notebook(
                 str(source),
@@ -109,6 +112,41 @@ def _progress_hook(progress: Progress | None, total: int) -> Callable[..., None]
         progress(done[0], total)
 
     return hook
+
+
+@contextmanager
+def _quiet_after_interrupt() -> Iterator[None]:
+    """Once Ctrl-C arrives, drop papermill's log (nbclient logs through it).
+
+    The interrupt leaves nbclient's cell task waiting on a kernel that papermill
+    then shuts down, and the task logs "Kernel died while waiting for execute
+    reply" on the way out; the CLI's one line says what happened. Nothing changes
+    where Ctrl-C is ignored (a background job) or off the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        yield
+        return
+    interrupted = threading.Event()
+
+    def interrupt(number: int, frame: Any) -> None:
+        interrupted.set()
+        signal.default_int_handler(number, frame)
+
+    def drop(_: logging.LogRecord) -> bool:
+        return not interrupted.is_set()
+
+    log = logging.getLogger("papermill")
+    log.addFilter(drop)
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        log.removeFilter(drop)
 
 
 @contextmanager
