@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import shlex
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from nb2prod import __version__
 from nb2prod.cli.options import (
@@ -38,11 +27,10 @@ from nb2prod.cli.options import (
     parameters_from,
     require_usable,
 )
+from nb2prod.cli.session import DebugOption, err, errors, out, progress_bar, state
 from nb2prod.cli.summary import append, check_markdown
 from nb2prod.cli.terminal import safe
 from nb2prod.errors import (
-    ConversionError,
-    Nb2ProdError,
     UntaggedNotebookError,
     UsageError,
 )
@@ -56,7 +44,6 @@ from nb2prod.settings import job_for
 if TYPE_CHECKING:  # the pipeline is imported by the commands that need it: startup is
     # what `nb2prod check` costs on every commit
     from nb2prod.pipeline import Proof
-    from nb2prod.run.execute import Progress as ProgressCallback
 
 app = typer.Typer(
     name="nb2prod",
@@ -66,9 +53,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     rich_markup_mode="markdown",
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-_state = {"debug": False}
 _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -76,19 +60,6 @@ def _version(value: bool) -> None:
     if value:
         out.print(f"nb2prod {__version__}")
         raise typer.Exit()
-
-
-def _set_debug(value: bool) -> bool:
-    if value:
-        _state["debug"] = True
-    return value  # an option callback's result becomes the parameter's value
-
-
-# Global, and accepted after the command too (`nb2prod convert --debug x.ipynb`).
-DebugOption = Annotated[
-    bool,
-    typer.Option("--debug", callback=_set_debug, help="Show tracebacks of errors."),
-]
 
 
 @app.callback()
@@ -105,60 +76,7 @@ def _main(
 
     Example: `nb2prod convert analysis.ipynb`
     """
-    _state["debug"] = debug  # a command's own --debug sets it again below
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Print nb2prod's errors as one message and exit with their code."""
-    try:
-        yield
-    except Nb2ProdError as exc:
-        if _state["debug"]:
-            details = getattr(exc, "details", "")
-            if details:
-                err.print(safe(details))
-            raise
-        # Located problems carry their own severity; other errors get one.
-        prefix = "" if isinstance(exc, ConversionError) else "[red]error:[/] "
-        err.print(f"{prefix}{safe(str(exc))}")
-        raise typer.Exit(exc.exit_code) from None
-    except typer.Exit:
-        raise
-    except KeyboardInterrupt:
-        if _state["debug"]:
-            raise
-        # Tasks the interrupt abandoned (nbclient's) log when collected at exit.
-        logging.disable(logging.CRITICAL)
-        err.print("[red]interrupted[/]: nothing more was written")
-        raise typer.Exit(130) from None
-    except Exception as exc:
-        if _state["debug"]:
-            raise
-        err.print(
-            f"[red]internal error:[/] {safe(type(exc).__name__)}: {safe(str(exc))}\n"
-            "This is a bug in nb2prod; rerun with --debug for the traceback and report it."
-        )
-        raise typer.Exit(3) from None
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[ProgressCallback]:
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(
-        *columns, console=err, transient=True, disable=not err.is_terminal
-    ) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
+    state["debug"] = debug  # a command's own --debug sets it again below
 
 
 @app.command(context_settings=_EXTRA)
@@ -192,7 +110,7 @@ def convert(
     from nb2prod import pipeline
     from nb2prod.cli import report
 
-    with _errors():
+    with errors():
         job = job_for(
             notebook,
             out=out_dir,
@@ -214,7 +132,7 @@ def convert(
             report.learned(out, generated.plan, generated.lock)
             report.written(out, written)
             return
-        with _progress(f"running {notebook.name}") as progress:
+        with progress_bar(f"running {notebook.name}") as progress:
             proof = pipeline.convert(job, progress)
         if not _show_proof(proof, json_report):
             raise typer.Exit(1)
@@ -249,7 +167,7 @@ def verify(
     from nb2prod import pipeline
 
     failed = False
-    with _errors():
+    with errors():
         parameters = parameters_from(context.args)
         if len(notebooks) > 1 and (name or json_report or parameters):
             raise UsageError(
@@ -271,7 +189,7 @@ def verify(
             )
             require_usable(job.folder.parent, json_report)
             try:
-                with _progress(f"running {notebook.name}") as progress:
+                with progress_bar(f"running {notebook.name}") as progress:
                     proof = pipeline.verify(job, progress)
             except UntaggedNotebookError:
                 continue
@@ -314,7 +232,7 @@ def check(
     from nb2prod.notebook.tags import is_tagged
 
     failed = False
-    with _errors():
+    with errors():
         if name is not None and len(notebooks) > 1:
             raise UsageError("--name applies to one notebook; check them one at a time")
         for notebook in notebooks:
@@ -369,7 +287,7 @@ def diff(
     """
     from nb2prod import pipeline
 
-    with _errors():
+    with errors():
         _, written, text = pipeline.diff(job_for(notebook, out=out_dir, name=name))
     if text:
         sys.stdout.write(text)
@@ -397,7 +315,7 @@ def tags(
     from nb2prod.cli import report
 
     vocabulary = load_vocabulary()
-    with _errors():
+    with errors():
         if notebook is None:
             report.vocabulary_table(out, vocabulary)
             return
