@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from nb2prod.settings import ProjectConfigError, settings_for
+from nb2prod.errors import ProjectConfigError
+from nb2prod.settings import settings_for
 from notebooks import code, write
 
 
