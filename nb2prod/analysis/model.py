@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import libcst as cst
+if TYPE_CHECKING:  # libcst takes a fifth of a second to import: `check` needs none
+    import libcst as cst
 
 from nb2prod.errors import Diagnostic
 from nb2prod.notebook.tags import RoledCell
