@@ -4,6 +4,7 @@ standalone modules need nothing but the standard library, and no module grows hu
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -164,3 +165,17 @@ def test_the_public_api() -> None:
     assert callable(nb2prod.verify) and callable(nb2prod.diff)
     assert issubclass(nb2prod.Nb2ProdError, Exception)
     assert (PACKAGE / "py.typed").is_file()
+
+
+def test_the_cli_starts_without_the_heavy_libraries() -> None:
+    """`nb2prod check`'s fast path is what every commit pays: the CLI module must not
+    import what only generation needs (libcst alone costs a fifth of a second)."""
+    heavy = ["libcst", "black", "jinja2", "nbformat", "papermill", "pandas", "numpy"]
+    probe = (
+        "import sys, nb2prod.cli.app, nb2prod.output.fastcheck\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
