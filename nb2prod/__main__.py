@@ -1,5 +1,5 @@
 """Run nb2prod as ``python -m nb2prod``."""
 
-from nb2prod.cli.app import main
+from nb2prod.cli.quick import main
 
 main()

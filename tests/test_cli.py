@@ -945,3 +945,57 @@ def test_a_line_magic_below_a_cell_magic_or_blank_line_is_dropped_at_its_line(
     features = (tmp_path / "nb/src/nb/features.py").read_text()
     assert "def f() -> Any:\n    return 1" in features
     assert "matplotlib" not in features
+
+
+def _quick(arguments: list[str], cwd: Path) -> list[str]:
+    """``checked_by_lock(arguments)`` in a fresh process: its output, its answer,
+    then whether typer or rich were imported."""
+    probe = (
+        "import sys\nfrom nb2prod.cli.quick import checked_by_lock\n"
+        f"answer = checked_by_lock({arguments!r})\n"
+        "print(answer, 'typer' in sys.modules or 'rich' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True, text=True, check=True, cwd=cwd,
+    )  # fmt: skip
+    return result.stdout.splitlines()
+
+
+def test_an_up_to_date_check_is_answered_before_the_cli_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-commit path: same output and CI summary as the full command, without
+    importing typer or rich; anything else falls through to the full command."""
+    notebook = small_notebook(tmp_path / "[red]scoring.ipynb")  # markup for rich
+    other = small_notebook(tmp_path / "other.ipynb")
+    assert run_cli("convert", notebook, "--no-execute").exit_code == 0
+    assert run_cli("convert", other, "--no-execute").exit_code == 0
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(tmp_path)
+    full = run_cli("check", notebook.name, other.name)
+    assert full.exit_code == 0
+    expected, summary_text = full.stdout.splitlines(), summary.read_text("utf-8")
+    assert expected == [
+        "red_scoring: up to date with [red]scoring.ipynb",
+        "other: up to date with other.ipynb",
+    ]
+    summary.unlink()
+    assert _quick(["check", notebook.name, other.name], tmp_path) == [
+        *expected,
+        "True False",
+    ]
+    assert summary.read_text("utf-8") == summary_text
+    # Options, a stale package, a missing one: the full command line answers.
+    assert _quick(["check", "--out", ".", other.name], tmp_path) == ["False False"]
+    assert _quick(["check", "missing.ipynb"], tmp_path) == ["False False"]
+    assert _quick(["diff", other.name], tmp_path) == ["False False"]
+    (tmp_path / "other" / "src" / "other" / "__init__.py").write_text("# edited\n")
+    assert _quick(["check", notebook.name, other.name], tmp_path) == ["False False"]
+    stale = subprocess.run(
+        [sys.executable, "-m", "nb2prod", "check", other.name],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert stale.returncode == 1
+    assert "src/other/__init__.py" in stale.stdout

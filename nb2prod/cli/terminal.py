@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import re
 
-from rich.markup import escape
-
 #: C0 and C1 control characters but newline and tab: ESC would let a tag, a name or a
 #: path move the cursor, clear the screen or retitle the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters shown as ``\\x1b``, for plain ``print``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def safe(text: str) -> str:
     """``text`` with rich markup escaped and control characters shown as ``\\x1b``."""
-    return escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+    from rich.markup import escape  # rich is imported only where a console prints
+
+    return escape(printable(text))

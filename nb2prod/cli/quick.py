@@ -1,0 +1,60 @@
+"""``nb2prod check NOTEBOOK...`` answered before the command line is even built.
+
+The pre-commit hook runs ``check`` on every commit, and the usual answer is "up to
+date", which the lock's hashes prove in a few hundredths of a second
+(:mod:`nb2prod.output.fastcheck`); importing typer (with pydantic) and rich costs
+more than that. So when the arguments are only notebooks and every one's package is
+up to date by its lock, this prints what ``check`` prints and exits 0. Anything else
+(an option, a missing or stale package, any error) is left to the full command line,
+which starts again from the arguments and reports it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from nb2prod.cli.summary import append, check_markdown
+from nb2prod.cli.terminal import printable
+from nb2prod.notebook.read import read_notebook
+from nb2prod.output.fastcheck import up_to_date
+from nb2prod.output.lock import LOCK_NAME
+from nb2prod.output.paths import contained
+from nb2prod.settings import job_for
+
+
+def checked_by_lock(arguments: Sequence[str]) -> bool:
+    """Whether ``arguments`` were ``check NOTEBOOK...`` and were answered here."""
+    command, *notebooks = arguments or [""]
+    if command != "check" or not notebooks or any(a.startswith("-") for a in notebooks):
+        return False
+    lines, summaries = [], []
+    try:
+        for name in notebooks:
+            notebook = Path(name)
+            job = job_for(notebook)
+            if not contained(job.folder, LOCK_NAME).is_file():
+                return False
+            if not up_to_date(job, read_notebook(notebook, job.max_bytes)):
+                return False
+            folder = str(job.folder)
+            lines.append(
+                f"{printable(folder)}: up to date with {printable(notebook.name)}"
+            )
+            summaries.append(check_markdown(folder, notebook.name, []))
+    except Exception:  # the full command line reports it properly
+        return False
+    print("\n".join(lines))
+    for summary in summaries:
+        append(summary)
+    return True
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    if checked_by_lock(sys.argv[1:]):
+        return
+    from nb2prod.cli.app import main as full
+
+    full()
