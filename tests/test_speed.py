@@ -2,7 +2,8 @@
 
 The reference is the slow path as it was: no cache, every cell analysed in this
 process, libcst's scopes resolved through its ``MetadataWrapper``, and every
-statement walked for match patterns, walruses and imports. A cold run
+statement walked for match patterns, walruses and imports, and black run on each
+whole module (not in pieces, nb2prod/render/chunks.py). A cold run
 (empty cache, half the cells analysed in a forked helper), then a warm run (every
 analysis and every black result from the cache) must give the same bytes, on the
 golden cases, the sample notebooks and a generated notebook with many cells.
@@ -29,6 +30,7 @@ from nb2prod.notebook.read import Notebook, read_notebook
 from nb2prod.notebook.tags import RoledCell, select
 from nb2prod.notebook.vocabulary import load_vocabulary
 from nb2prod.pipeline import generate
+from nb2prod.render import chunks
 from nb2prod.settings import job_for
 from notebooks import from_percent
 
@@ -106,6 +108,7 @@ def test_cold_warm_and_uncached_generation_are_byte_identical(
         slow.setattr(parallel, "MIN_DEEP_CELLS", 10**9)
         slow.setattr(cells, "scopes_of", _wrapper_scopes)
         slow.setattr(cells, "_mentions", _always)
+        slow.setattr(chunks, "MIN_PIECES", 10**9)
         reference = {path: _generated(path) for path in paths}
     monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("NB2PROD_NO_CACHE", raising=False)
