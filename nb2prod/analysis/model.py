@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-
-import libcst as cst
+from typing import TYPE_CHECKING
 
 from nb2prod.errors import Diagnostic
 from nb2prod.notebook.tags import RoledCell
+
+if TYPE_CHECKING:  # libcst costs a third of a second to import: not for `check`
+    import libcst as cst
 
 
 class Kind(Enum):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from nb2prod.analysis.cells import CellAnalysis, ImportBinding, NameUse, Statement
+from nb2prod.analysis.model import CellAnalysis, ImportBinding, NameUse, Statement
 from nb2prod.errors import Diagnostic
 from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.vocabulary import Role
