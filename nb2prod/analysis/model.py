@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:  # libcst takes a fifth of a second to import: `check` needs none
+    import libcst as cst
+
 from nb2prod.errors import Diagnostic
 from nb2prod.notebook.tags import RoledCell
-
-if TYPE_CHECKING:  # libcst costs a third of a second to import: not for `check`
-    import libcst as cst
 
 
 class Kind(Enum):
