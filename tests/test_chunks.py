@@ -81,6 +81,8 @@ NEIGHBOURS = [
     "raise SystemExit(0)",
     "def fmt_off():\n    # fmt: off\n    x = [1,2,\n         3]\n    # fmt: on\n    return x",
     "y = [1,2]  # fmt: skip",
+    "z = [1,2]\n# yapf: disable\nw = [3,4]",
+    "# fmt: off\nv = [1,2]",
 ]
 
 
@@ -209,7 +211,14 @@ def test_pieces_of_generated_modules_format_as_the_whole(
 @pytest.mark.usefixtures("every_cut")
 @pytest.mark.parametrize(
     "marker",
-    ["# fmt: off", "#fmt:skip", "# -*- coding: latin-1 -*-", "\r", "\f"],
+    [
+        "# fmt: off",
+        "#fmt:skip",
+        "# yapf: disable",
+        "# -*- coding: latin-1 -*-",
+        "\r",
+        "\f",
+    ],
 )
 def test_a_module_black_may_read_across_statements_is_formatted_whole(
     marker: str,

@@ -24,8 +24,9 @@ module, when all of these hold:
 * C3. ``next`` is not an expression statement (so it is never a docstring).
 
 and nothing in the module can make black look across statements (else the whole
-module is formatted as one, as before): no ``fmt:`` anywhere (``# fmt: off/on/skip``
-regions and their blank-line exceptions), no ``\\r`` (black takes the newline style
+module is formatted as one, as before): no ``fmt:`` and no ``yapf`` anywhere
+(``# fmt: off/on/skip`` and ``# yapf: disable/enable`` regions, which can run past a
+cut, and their blank-line exceptions), no ``\\r`` (black takes the newline style
 from the first line), no form feed or vertical tab, no ``coding[:=]`` (an encoding
 declaration on a piece's first two lines changes what black keeps).
 
@@ -111,7 +112,7 @@ OPENING = "# --- From "
 SPREAD = 8
 MAX_LINES = 600
 
-_WHOLE = re.compile(r"fmt\s*:|coding[:=]|[\r\f\v]")
+_WHOLE = re.compile(r"fmt\s*:|yapf|coding[:=]|[\r\f\v]")
 
 
 def split(text: str) -> list[str] | None:
@@ -120,7 +121,7 @@ def split(text: str) -> list[str] | None:
         return None
     try:
         body = ast.parse(text).body
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # black on the whole says what is wrong
     lines = text.split("\n")
     cuts = [
