@@ -117,7 +117,9 @@ def measure(size: int, runs: int, work: Path) -> dict[str, Sample]:
     path.write_text(json.dumps(notebook(size)))
     nbconvert = [str(BIN / "jupyter"), "nbconvert", "--to", "script", "--log-level", "ERROR",
                  str(path), "--output-dir", str(work / "script")]  # fmt: skip
-    nb2prod = [str(BIN / "nb2prod")]
+    # As the console script runs it, but from whatever nb2prod is importable (a
+    # worktree on PYTHONPATH), not from the one installed in the environment.
+    nb2prod = [sys.executable, "-m", "nb2prod"]
     out = work / "out"
     convert = [*nb2prod, "convert", str(path), "--no-execute", "--out", str(out)]
     results: dict[str, list[Sample]] = {

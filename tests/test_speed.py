@@ -2,7 +2,10 @@
 
 The reference is the slow path as it was: no cache, every cell analysed in this
 process, libcst's scopes resolved through its ``MetadataWrapper``, and every
-statement walked for match patterns, walruses and imports. A cold run
+statement walked for match patterns, walruses and imports, positions from the
+wrapper's ``PositionProvider`` and each statement's code from ``code_for_node``,
+and black run on each
+whole module (not in pieces, nb2prod/render/chunks.py). A cold run
 (empty cache, half the cells analysed in a forked helper), then a warm run (every
 analysis and every black result from the cache) must give the same bytes, on the
 golden cases, the sample notebooks and a generated notebook with many cells.
@@ -15,12 +18,13 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import libcst as cst
 import nbformat
 import pytest
-from libcst.metadata import MetadataWrapper, ScopeProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, ScopeProvider
 
 from nb2prod.analysis import cells, parallel
 from nb2prod.analysis.cache import _without_nodes
@@ -29,6 +33,7 @@ from nb2prod.notebook.read import Notebook, read_notebook
 from nb2prod.notebook.tags import RoledCell, select
 from nb2prod.notebook.vocabulary import load_vocabulary
 from nb2prod.pipeline import generate
+from nb2prod.render import chunks
 from nb2prod.settings import job_for
 from notebooks import from_percent
 
@@ -43,6 +48,14 @@ def _wrapper_scopes(wrapper: MetadataWrapper) -> object:
 
 def _always(text: str, keyword: str) -> bool:
     return True
+
+
+def _wrapper_positions(
+    module: cst.Module,
+) -> tuple[Mapping[cst.CSTNode, CodeRange], dict[cst.CSTNode, str]]:
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes = (*module.header, *module.body)
+    return positions, {node: module.code_for_node(node) for node in nodes}
 
 
 def feature_cell(index: int) -> str:
@@ -106,6 +119,8 @@ def test_cold_warm_and_uncached_generation_are_byte_identical(
         slow.setattr(parallel, "MIN_DEEP_CELLS", 10**9)
         slow.setattr(cells, "scopes_of", _wrapper_scopes)
         slow.setattr(cells, "_mentions", _always)
+        slow.setattr(chunks, "MIN_PIECES", 10**9)
+        slow.setattr(cells, "positions_and_code", _wrapper_positions)
         reference = {path: _generated(path) for path in paths}
     monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("NB2PROD_NO_CACHE", raising=False)
@@ -149,6 +164,28 @@ def test_scopes_without_the_wrapper_match_the_wrapper(
     slow = _without_nodes(cells.analyse(read, cell))
     assert fast.statements, "the cell was analysed"
     assert fast == slow
+
+
+#: Code whose positions and statement text are easy to get wrong.
+LAYOUTS = [
+    *TRICKY,
+    "# header comment\n\n\nx = 1\n\n# between\n\ny = 2  # trailing\n# footer\n",
+    "x = 1\r\ny = 2\r\nif x:\r\n    z = '''a\r\nb'''\r\n",
+    "a = 1\rb = 2\r",
+    "def f():\n\treturn 1\n\n\n@d\n# c\nclass K:\n    '''doc\n    more'''\n",
+    "s = (1,\n     2)  \\\n\nt = 3",
+    "no_trailing_newline = f'{1}\\n{2}'",
+    "if x:\n    pass\n    # indented footer\n# dedented footer\n",
+]
+
+
+@pytest.mark.parametrize("source", LAYOUTS)
+def test_positions_in_one_pass_match_the_wrapper(source: str) -> None:
+    module = cst.parse_module(source)
+    fast, codes = cells.positions_and_code(module)
+    slow, slow_codes = _wrapper_positions(module)
+    assert dict(fast) == dict(slow)
+    assert codes == slow_codes
 
 
 def _large(tmp_path: Path) -> tuple[Notebook, list[RoledCell]]:

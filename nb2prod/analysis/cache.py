@@ -109,6 +109,25 @@ def formatted(text: str, format_text: Callable[[str], str]) -> str:
     return result
 
 
+def formatted_all(
+    texts: Sequence[str], format_texts: Callable[[list[str]], list[str]]
+) -> list[str]:
+    """``formatted`` of each text; the misses go to ``format_texts`` in one call."""
+    keys = [_key("black", text) for text in texts]
+    results: list[str | None] = []
+    missing: list[int] = []
+    for index, key in enumerate(keys):
+        stored = _load(key)
+        results.append(stored if isinstance(stored, str) else None)
+        if not isinstance(stored, str):
+            missing.append(index)
+    fresh = format_texts([texts[i] for i in missing])
+    for index, result in zip(missing, fresh, strict=True):
+        _store(keys[index], result)
+        results[index] = result
+    return [r for r in results if r is not None]  # every one is set by now
+
+
 def _key(*parts: str) -> str:
     digest = hashlib.sha256(_versions().encode())
     for part in parts:

@@ -19,13 +19,13 @@ from libcst.metadata import (
     ExpressionContextProvider,
     GlobalScope,
     MetadataWrapper,
-    PositionProvider,
     Scope,
     ScopeProvider,
 )
 
 from nb2prod.analysis.magics import Fate, IPythonLine, MaskedCell, mask, rule_for
 from nb2prod.analysis.model import CellAnalysis, ImportBinding, Kind, NameUse, Statement
+from nb2prod.analysis.positions import positions_and_code
 from nb2prod.analysis.statements import (
     ImportedModules,
     comprehension_walruses,
@@ -182,7 +182,7 @@ def _deep(
     module: cst.Module, source: str, here: _Here
 ) -> tuple[tuple[Statement, ...], list[Diagnostic]]:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
+    positions, codes = positions_and_code(module)
     scopes = scopes_of(wrapper)
     spans = [(_first_line(s, positions), positions[s].end.line) for s in module.body]
     binds: list[list[str]] = [[] for _ in module.body]
@@ -228,8 +228,8 @@ def _deep(
     for index, node in enumerate(module.body):
         header = ""
         if index == 0:
-            header = "".join(module.code_for_node(line) for line in module.header)
-        code = header + module.code_for_node(node)
+            header = "".join(codes[line] for line in module.header)
+        code = header + codes[node]
         statements.append(
             _statement(node, spans[index], binds[index], uses[index], code, header)
         )
@@ -343,7 +343,7 @@ def hydrate(cell: CellAnalysis) -> CellAnalysis:
     if not cell.source or all(s.node is not None for s in cell.statements):
         return cell
     module = cst.parse_module(cell.source)
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions, _ = positions_and_code(module)
     names: dict[tuple[int, int], cst.CSTNode] = {}
     for node, where in positions.items():
         key = (where.start.line, where.start.column + 1)

@@ -19,6 +19,7 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
 
 from nb2prod.analysis.cells import CellAnalysis, analyse, is_deep
 from nb2prod.notebook.read import Notebook
@@ -69,6 +70,63 @@ def analyse_all(
     return [r for r in results if r is not None]  # every one is set by now
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: What the forked helper of :func:`map_in_two` computes (set just before the fork).
+_MAP: tuple[Callable[[Any], Any], list[Any]] | None = None
+
+
+def map_in_two(
+    items: Sequence[T],
+    work: Callable[[T], R],
+    weight: Callable[[T], int],
+    min_weight: int,
+) -> list[R]:
+    """``[work(item) for item in items]``, half the weight done in a forked helper.
+
+    The same rules as :func:`analyse_all`: only with two cores, a fork start
+    method, no other thread, and at least ``min_weight`` in all; results must
+    pickle. If the helper fails, its share is done here (an exception ``work``
+    raises here then propagates, as it would without the helper).
+    """
+    total = sum(weight(item) for item in items)
+    if (
+        len(items) < 2
+        or total < min_weight
+        or _cores() < 2
+        or not _can_fork()
+        or threading.active_count() > 1
+    ):
+        return [work(item) for item in items]
+    split, done = 0, 0
+    while split < len(items) and done * 2 < total:
+        done += weight(items[split])
+        split += 1
+    theirs = list(items[:split])
+    global _MAP
+    _MAP = (work, theirs)
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(1, context, initializer=_quiet) as pool:
+            pending = pool.submit(_map_helper)  # forks now, with _MAP set
+            mine = [work(item) for item in items[split:]]
+            try:
+                helped: list[R] = pending.result()
+            except Exception:  # the helper failed or died: its share is done here
+                helped = [work(item) for item in theirs]
+    finally:
+        _MAP = None
+    return [*helped, *mine]
+
+
+def _map_helper() -> list[Any]:
+    """In the forked process: ``work`` of the items set aside for it."""
+    assert _MAP is not None
+    work, items = _MAP
+    return [work(item) for item in items]
+
+
 def _quiet() -> None:
     """In the helper: Ctrl-C is the parent's to handle (it stops the helper)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -91,4 +149,4 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-__all__ = ["MIN_DEEP_CELLS", "analyse_all"]
+__all__ = ["MIN_DEEP_CELLS", "analyse_all", "map_in_two"]

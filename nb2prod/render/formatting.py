@@ -9,9 +9,14 @@ import black.mode
 import black.parsing
 
 from nb2prod.analysis import cache
+from nb2prod.analysis.parallel import map_in_two
 from nb2prod.errors import GeneratedCodeError
+from nb2prod.render import chunks
 
 _MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311})
+
+#: Lines of pieces to format below which forking a helper costs more than it saves.
+MIN_PARALLEL_LINES = 1500
 
 
 def format_files(files: dict[str, str]) -> dict[str, str]:
@@ -23,7 +28,31 @@ def format_files(files: dict[str, str]) -> dict[str, str]:
 
 
 def _black(text: str) -> str:
+    """black on the whole text, computed piece by piece when that is the same.
+
+    :mod:`nb2prod.render.chunks` says where a module can be cut and why the joined
+    pieces are what black gives for the whole; each piece is cached by content and
+    the uncached ones are shared with a forked helper on a second core.
+    """
+    pieces = chunks.split(text)
+    if pieces is None:
+        return _black_whole(text)
+    try:
+        return chunks.join(cache.formatted_all(pieces, _black_pieces))
+    except black.parsing.InvalidInput:
+        return _black_whole(text)  # the error then names lines of the whole module
+
+
+def _black_whole(text: str) -> str:
     return black.format_str(text, mode=_MODE)
+
+
+def _black_pieces(pieces: list[str]) -> list[str]:
+    return map_in_two(pieces, _black_whole, _line_count, MIN_PARALLEL_LINES)
+
+
+def _line_count(text: str) -> int:
+    return text.count("\n")
 
 
 def format_source(path: str, text: str) -> str:
