@@ -282,6 +282,30 @@ def test_editing_one_cell_formats_one_piece_again(
     assert features and all(first[p] == second[p] for p in features)
 
 
+def test_another_black_release_formats_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The argument in render/chunks.py was read from black 26's source only."""
+    whole: list[str] = []
+    real = formatting._black_whole
+
+    def counting(text: str) -> str:
+        whole.append(text)
+        return real(text)
+
+    monkeypatch.setattr(formatting, "_black_whole", counting)
+    monkeypatch.setattr(formatting, "MIN_PARALLEL_LINES", 10**9)  # count here
+    module = "".join(
+        f"\n\n# --- From cell {i} [id c{i}] ---\ndef f{i}(x):\n    return x+{i}\n"
+        for i in range(40)
+    )
+    assert chunks.split(module) is not None
+    assert formatting._black(module) == real(module)
+    assert len(whole) > 1  # in pieces with this black
+    whole.clear()
+    monkeypatch.setattr(formatting, "BLACK_VERSION", "27.1.0")
+    assert formatting._black(module) == real(module)
+    assert whole == [module]
+
+
 def _pid(item: int) -> int:
     return os.getpid()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from importlib.metadata import version
 
 import black
 import black.mode
@@ -14,6 +15,13 @@ from nb2prod.errors import GeneratedCodeError
 from nb2prod.render import chunks
 
 _MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311})
+
+#: The black releases whose source the argument in :mod:`nb2prod.render.chunks` was
+#: read from (and tests/test_chunks.py checks); any other black formats whole, since
+#: a new release could add a rule that looks across statements.
+PIECES_FOR = ("26.",)
+#: The black release installed.
+BLACK_VERSION = version("black")
 
 #: Lines of pieces to format below which forking a helper costs more than it saves.
 MIN_PARALLEL_LINES = 1500
@@ -32,9 +40,10 @@ def _black(text: str) -> str:
 
     :mod:`nb2prod.render.chunks` says where a module can be cut and why the joined
     pieces are what black gives for the whole; each piece is cached by content and
-    the uncached ones are shared with a forked helper on a second core.
+    the uncached ones are shared with a forked helper on a second core. Only with
+    the black releases that argument covers (:data:`PIECES_FOR`).
     """
-    pieces = chunks.split(text)
+    pieces = chunks.split(text) if BLACK_VERSION.startswith(PIECES_FOR) else None
     if pieces is None:
         return _black_whole(text)
     try:
