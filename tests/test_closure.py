@@ -457,3 +457,45 @@ def test_each_statement_of_a_shipping_cell_has_its_fate(tmp_path: Path) -> None:
         (3, 3, Fate.NOTEBOOK),
         (4, 1, Fate.SHIPS),
     ]
+
+
+# --- from mutation testing of plan/resolver.py -------------------------------------
+
+
+def test_a_test_imports_modules_beside_the_notebook_from_the_package(
+    tmp_path: Path,
+) -> None:
+    # Its own imports, and names a shipped cell imported, alike.
+    (tmp_path / "helpers.py").write_text("def clean(x):\n    return x\n")
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code(
+            "from helpers import clean\nimport helpers as h\n\n"
+            "def f(x):\n    return clean(x) + h.clean(x)",
+            "nb2prod:feature",
+        ),
+        code(
+            "import math\nimport helpers\nfrom helpers import clean as tidy\n"
+            "assert clean(1) == h.clean(1) == helpers.clean(1) == tidy(1) == math.sqrt(1)",
+            "nb2prod:test",
+        ),
+    )
+    files = generate(job_for(notebook), read_notebook(notebook)).files
+    tests = files["tests/test_notebook_cells.py"]
+    assert isinstance(tests, str)
+    assert "\nimport math\n" in tests
+    assert "\nfrom nb import helpers, helpers as h\n" in tests
+    assert "\nfrom nb.helpers import clean as tidy, clean\n" in tests
+
+
+def test_code_after_a_learned_value_in_its_cell_gets_its_imports(
+    tmp_path: Path,
+) -> None:
+    source = (
+        "import math\nFEE_MEDIAN = float(raw.monthly_fee.median())\n\n"
+        "def fill(frame):\n    return frame.fillna(math.floor(FEE_MEDIAN))"
+    )
+    result = plan(tmp_path, imports(), raw(), code(source, "nb2prod:export"))
+    assert [v.names for v in result.learned] == [("FEE_MEDIAN",)]
+    (common,) = [m for m in result.modules if m.name == "common"]
+    assert [b.name for b in common.imports] == ["math"]
