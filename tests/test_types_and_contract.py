@@ -446,3 +446,23 @@ def test_ablation_counts_a_column_whose_absence_raises_as_read() -> None:
     assert contract.ablate(predict, frame, limit=3) is None
     assert contract.ablate(predict, frame.head(1)) == reads
     assert contract.ablate(predict, frame.head(0)) is None
+
+
+def test_a_text_array_with_a_missing_value_is_served_nullable() -> None:
+    # Found by mutation testing: only float arrays could be nullable, so the service
+    # refused a null the notebook itself had passed in a text or datetime array.
+    for missing in (None, float("nan"), pd.NA):
+        texts = np.array(["a", missing], dtype=object)
+        assert contract.describe(texts)["nullable"] is True
+        plan = serving_plan(
+            {
+                "input": contract.describe(texts),
+                "output": contract.describe(np.array([0.5])),
+                "example": contract.example(texts),
+            }
+        )
+        assert plan is not None and plan.item == "str | None"
+    assert contract.describe(np.array(["a", "b"], dtype=object))["nullable"] is False
+    days = np.array(["2024-01-01", "NaT"], dtype="datetime64[D]")
+    assert contract.describe(days)["nullable"] is True
+    assert contract.describe(np.array([1, 2]))["nullable"] is False
