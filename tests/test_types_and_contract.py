@@ -451,7 +451,7 @@ def test_ablation_counts_a_column_whose_absence_raises_as_read() -> None:
 def test_a_text_array_with_a_missing_value_is_served_nullable() -> None:
     # Found by mutation testing: only float arrays could be nullable, so the service
     # refused a null the notebook itself had passed in a text or datetime array.
-    for missing in (None, float("nan"), pd.NA):
+    for missing in (None, float("nan"), pd.NA, pd.NaT):
         texts = np.array(["a", missing], dtype=object)
         assert contract.describe(texts)["nullable"] is True
         plan = serving_plan(
@@ -466,3 +466,21 @@ def test_a_text_array_with_a_missing_value_is_served_nullable() -> None:
     days = np.array(["2024-01-01", "NaT"], dtype="datetime64[D]")
     assert contract.describe(days)["nullable"] is True
     assert contract.describe(np.array([1, 2]))["nullable"] is False
+
+
+def test_a_text_column_records_the_notebooks_own_missing_marker() -> None:
+    frame = pd.DataFrame(
+        {
+            "nan": pd.Series(["a", None], dtype="str"),
+            "none": pd.Series(["a", None], dtype=object),
+            "na": pd.Series(["a", None], dtype="string"),
+            "nat": pd.Series(["a", pd.NaT], dtype=object),
+        }
+    )
+    markers = [c["missing"] for c in contract.describe(frame)["columns"]]
+    assert markers == ["nan", "None", "NA", "NaT"]
+    assert contract.example(pd.Series(["a", pd.NA, pd.NaT], dtype=object)) == [
+        "a",
+        None,
+        None,
+    ]
