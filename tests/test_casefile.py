@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,9 @@ COLUMNS: dict[str, Callable[[], pd.Series]] = {
         pd.Categorical(["low", None, "high", "low"], ["low", "high"], ordered=True)
     ),
     "category_of_ints": lambda: pd.Series(pd.Categorical([3, 1, None, 3])),
+    "category_of_int32": lambda: pd.Series(
+        pd.Categorical([3, 1, None, 3], pd.Index([1, 3], dtype="int32"))
+    ),
     "datetime_naive": lambda: pd.Series(
         pd.to_datetime(
             ["2024-01-01", "2024-01-01 12:00:00.000000001", None, "1970-01-01"],
@@ -320,6 +324,37 @@ def test_floats_are_bit_exact_in_dataframes(tmp_path: Path) -> None:
     assert float_bits(loaded["x"]) == float_bits(TRICKY_FLOATS)
 
 
+@pytest.mark.parametrize(
+    ("name", "header"), [("price", "item,price"), (3, "item,3"), (None, "item,value")]
+)
+def test_a_series_csv_is_headed_by_its_name(
+    name: object, header: str, tmp_path: Path
+) -> None:
+    series = pd.Series([0.5], index=pd.Index(["apple"], name="item"), name=name)
+    save(series, tmp_path, "series")
+    assert (tmp_path / "series.csv").read_text().splitlines() == [header, "apple,0.5"]
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        pd.RangeIndex(2, name="feature"),
+        pd.Index(["a", "b"], dtype=object, name="feature"),
+        pd.Index([2025, 2024], dtype="int32"),
+    ],
+    ids=["range", "object", "int32"],
+)
+def test_column_labels_keep_their_kind_dtype_and_name(
+    columns: pd.Index, tmp_path: Path
+) -> None:
+    frame = pd.DataFrame([[1.0, 2.0]], columns=columns)
+    descriptor, loaded = round_trip(frame, tmp_path, "frame")
+    assert descriptor["file"] == "frame.csv"
+    assert_same_frame(loaded, frame)
+    assert type(loaded.columns) is type(columns)
+    assert loaded.columns.dtype == columns.dtype
+
+
 def test_csv_is_readable(tmp_path: Path) -> None:
     frame = pd.DataFrame({"price": [0.1 + 0.2]}, index=pd.Index(["apple"], name="item"))
     save(frame, tmp_path, "frame")
@@ -339,6 +374,10 @@ def test_csv_is_readable(tmp_path: Path) -> None:
         pd.DataFrame({"nested": [[1, 2], {"k": 3}]}),
         pd.DataFrame({"when": [pd.Timestamp("2024-01-01"), "later"]}),
         pd.DataFrame({(1, 2): [1]}),
+        # JSON has no form for these labels or categories.
+        pd.DataFrame({pd.Timestamp("2024-01-01"): [1]}),
+        pd.DataFrame({"x": [1]}).rename_axis(columns=pd.Timestamp("2024-01-01")),
+        pd.DataFrame({"price": pd.Categorical([Decimal("1.50"), Decimal("2")])}),
     ],
 )
 def test_frames_csv_cannot_hold_fall_back_to_pickle(

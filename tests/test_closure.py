@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import REPO, run_cli
 
 from nb2prod.analysis.cache import analysed
 from nb2prod.errors import ConversionError, Severity
@@ -457,3 +460,83 @@ def test_each_statement_of_a_shipping_cell_has_its_fate(tmp_path: Path) -> None:
         (3, 3, Fate.NOTEBOOK),
         (4, 1, Fate.SHIPS),
     ]
+
+
+# --- from mutation testing of plan/resolver.py -------------------------------------
+
+
+def test_a_test_imports_modules_beside_the_notebook_from_the_package(
+    tmp_path: Path,
+) -> None:
+    # Its own imports, and names a shipped cell imported, alike.
+    (tmp_path / "helpers.py").write_text("def clean(x):\n    return x\n")
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code(
+            "from helpers import clean\nimport helpers as h\n\n"
+            "def f(x):\n    return clean(x) + h.clean(x)",
+            "nb2prod:feature",
+        ),
+        code(
+            "import math\nimport helpers\nfrom helpers import clean as tidy\n"
+            "assert clean(1) == h.clean(1) == helpers.clean(1) == tidy(1) == math.sqrt(1)",
+            "nb2prod:test",
+        ),
+    )
+    files = generate(job_for(notebook), read_notebook(notebook)).files
+    tests = files["tests/test_notebook_cells.py"]
+    assert isinstance(tests, str)
+    found = {
+        (getattr(node, "module", None), alias.name, alias.asname)
+        for node in ast.parse(tests).body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert found == {
+        (None, "math", None),
+        ("nb", "helpers", None),
+        ("nb", "helpers", "h"),
+        ("nb.helpers", "clean", None),
+        ("nb.helpers", "clean", "tidy"),
+    }
+
+
+def test_code_after_a_learned_value_in_its_cell_gets_its_imports(
+    tmp_path: Path,
+) -> None:
+    source = (
+        "import math\nFEE_MEDIAN = float(raw.monthly_fee.median())\n\n"
+        "def fill(frame):\n    return frame.fillna(math.floor(FEE_MEDIAN))"
+    )
+    result = plan(tmp_path, imports(), raw(), code(source, "nb2prod:export"))
+    assert [v.names for v in result.learned] == [("FEE_MEDIAN",)]
+    (common,) = [m for m in result.modules if m.name == "common"]
+    assert [b.name for b in common.imports] == ["math"]
+
+
+def test_a_name_imported_plainly_and_aliased_is_written_the_same_every_run(
+    tmp_path: Path,
+) -> None:
+    # The import line was built from a set: its order followed PYTHONHASHSEED, so
+    # `check` could find the package stale on another run (seeds 1 and 2 differed).
+    notebook = write(
+        tmp_path / "nb.ipynb",
+        code(
+            "from math import sqrt\nfrom math import sqrt as root\n\n"
+            "def f(x):\n    return sqrt(x) + root(x)",
+            "nb2prod:feature",
+        ),
+    )
+    command = [sys.executable, "-m", "nb2prod", "convert", notebook, "--no-execute"]
+    written = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"out{seed}"  # the package goes in out/nb
+        subprocess.run(
+            [*command, "--out", out],
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)},
+            check=True,
+            capture_output=True,
+        )
+        written.append((out / "nb/src/nb/features.py").read_text())
+    assert "\nfrom math import sqrt, sqrt as root\n" in written[0]
+    assert written[1] == written[0]

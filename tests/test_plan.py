@@ -3,6 +3,7 @@ guard, from small notebooks read and analysed as convert does (no CLI, no render
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,11 @@ from notebooks import code, md, write
 
 
 def plan(tmp_path: Path, *cells: Any) -> PackagePlan:
-    notebook = read_notebook(write(tmp_path / "nb.ipynb", *cells))
+    return plan_file(write(tmp_path / "nb.ipynb", *cells))
+
+
+def plan_file(path: Path) -> PackagePlan:
+    notebook = read_notebook(path)
     vocabulary = load_vocabulary()
     selection = select(notebook, vocabulary)
     analyses = [analysed(notebook, cell) for cell in selection.cells]
@@ -95,7 +100,9 @@ def test_an_artifact_ships_only_when_shipped_code_reads_it(tmp_path: Path) -> No
             "def predict(x: int) -> int:\n    return model['w'] * x", "nb2prod:predict"
         ),
     )
-    assert [name for name, _ in result.artifacts] == ["model"]
+    assert [(name, cell.cell.cell.number) for name, cell in result.artifacts] == [
+        ("model", 1)
+    ]
 
 
 def test_parameters_become_config_constants(tmp_path: Path) -> None:
@@ -143,6 +150,7 @@ def test_a_name_nothing_defines_is_an_error(tmp_path: Path) -> None:
         code("def f(x: int) -> int:\n    return x + missing", "nb2prod:feature"),
     )
     assert len(found) == 1 and "'missing'" in found[0]
+    assert found[0].endswith("hint: define it in a tagged cell, or import it there")
 
 
 @pytest.mark.parametrize(
@@ -182,6 +190,7 @@ def test_a_test_cell_gets_names_from_its_imports_loops_fixtures_and_the_package(
     assert test.fixtures == ("rows",)
     assert [b.name for b in test.imports] == ["math"]
     assert test.package_imports == (("features", "tax"),)
+    assert [s.first_line for s in test.statements] == [2]  # the import goes on top
 
 
 def test_a_test_reading_a_name_only_a_later_cell_assigns_is_an_error(
@@ -209,3 +218,104 @@ def test_a_name_defined_only_in_a_later_cell_is_an_error_naming_both(
         code("def f(x: int) -> int:\n    return x * SCALE", "nb2prod:feature"),
     )
     assert any("OFFSET" in p and "cell 1" in p and "cell 2" in p for p in found), found
+
+
+# --- from mutation testing of plan/resolver.py -------------------------------------
+
+
+def test_the_markdown_cells_right_above_a_cell_document_it_in_order(
+    tmp_path: Path,
+) -> None:
+    result = plan(
+        tmp_path,
+        md("Not about it."),
+        code("x = 1"),
+        md("First."),
+        md(""),
+        md("Second."),
+        code(
+            "def double(x: int) -> int:\n    return 2 * x\n\n"
+            "def triple(x: int) -> int:\n    return 3 * x",
+            "nb2prod:feature",
+        ),
+    )
+    (block,) = next(m for m in result.modules if m.name == "features").blocks
+    assert block.markdown == "First.\n\nSecond."
+    assert [s.binds for s in block.statements] == [("double",), ("triple",)]
+
+
+def test_a_test_is_named_by_its_cells_id_or_else_by_its_position(
+    tmp_path: Path,
+) -> None:
+    cells = (
+        code("def tax(x: float) -> float:\n    return x * 0.2", "nb2prod:feature"),
+        code("assert tax(1.0) == 0.2", "nb2prod:test"),
+    )
+    assert [t.name for t in plan(tmp_path / "a", *cells).tests] == ["test_cell_c2"]
+    # nbformat 4.4 notebooks have no cell ids.
+    path = write(tmp_path / "b" / "nb.ipynb", *cells)
+    data = json.loads(path.read_text())
+    data["nbformat_minor"] = 4
+    for cell in data["cells"]:
+        del cell["id"]
+    path.write_text(json.dumps(data))
+    assert [t.name for t in plan_file(path).tests] == ["test_cell_2"]
+
+
+def test_a_test_imports_what_it_reads_from_a_shipped_cells_imports(
+    tmp_path: Path,
+) -> None:
+    result = plan(
+        tmp_path,
+        code(
+            "import math\nimport numpy as np\n\n"
+            "def tax(x: float) -> float:\n    return math.floor(x)",
+            "nb2prod:feature",
+        ),
+        code("assert np.isclose(tax(1.5), 1)", "nb2prod:test"),
+    )
+    (test,) = result.tests
+    assert [(b.module, b.imported, b.alias) for b in test.imports] == [
+        (None, "numpy", "np")
+    ]
+    assert result.runtime_modules == ("math",)
+    assert result.test_modules == ("numpy",)
+
+
+def test_a_test_reading_its_own_variable_first_still_imports_the_rest(
+    tmp_path: Path,
+) -> None:
+    result = plan(
+        tmp_path,
+        code("def tax(x: float) -> float:\n    return x * 0.2", "nb2prod:feature"),
+        code("x = 1.0\nassert x > tax(x)", "nb2prod:test"),
+    )
+    (test,) = result.tests
+    assert test.package_imports == (("features", "tax"),)
+    assert test.fixtures == ()
+
+
+def test_a_test_reading_a_name_before_its_own_cell_assigns_it_is_an_error(
+    tmp_path: Path,
+) -> None:
+    (found,) = problems(
+        tmp_path,
+        code("def tax(x: float) -> float:\n    return x * 0.2", "nb2prod:feature"),
+        code("assert tax(1.0) == EXPECTED\nEXPECTED = 0.2", "nb2prod:test"),
+    )
+    assert "cell 2 [id c2], line 1, col 20: error: name 'EXPECTED' is not" in found
+
+
+def test_each_undefined_name_is_reported_once(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        code(
+            "def f(x: int) -> int:\n    return x + missing\n\n"
+            "def g(x: int) -> int:\n    return x * absent + missing",
+            "nb2prod:feature",
+        ),
+    )
+    assert [p.split("error: ")[1].split("\n")[0] for p in found] == [
+        "name 'missing' is not defined by any shipped cell",
+        "name 'absent' is not defined by any shipped cell",
+    ]

@@ -204,11 +204,16 @@ def import_lines(bindings: Iterable[ImportBinding]) -> list[list[str]]:
     return groups
 
 
-def _sort_key(text: str) -> tuple[int, str, str]:
-    """isort's (and ruff's) order: CONSTANTS, then Classes, then functions."""
+def _sort_key(text: str) -> tuple[int, str, str, str]:
+    """isort's (and ruff's) order: CONSTANTS, then Classes, then functions.
+
+    A name imported both plainly and under an alias (``a, a as b``) is ordered by
+    the whole text too: the names come from a set, whose order changes with
+    PYTHONHASHSEED, and the file must not.
+    """
     name = text.split(" as ")[0]
     rank = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
-    return (rank, name.lower(), name)
+    return (rank, name.lower(), name, text)
 
 
 def _module_key(name: str) -> tuple[str, str]:

@@ -49,7 +49,7 @@ def describe(value: Any) -> dict[str, Any]:
             "kind": "array",
             "ndim": int(value.ndim),
             "type": _numpy_type(value.dtype),
-            "nullable": bool(value.dtype.kind == "f" and (value != value).any()),
+            "nullable": _has_missing(value),
         }
         if value.ndim == 2:
             described["width"] = int(value.shape[1])
@@ -213,6 +213,22 @@ def _column(name: Any, column: Any) -> dict[str, Any]:
         ):
             described["categories"] = sorted(distinct)
     return described
+
+
+def _has_missing(array: Any) -> bool:
+    """Whether a numpy array holds a missing value: NaN, NaT, or None or NA in text."""
+    kind = array.dtype.kind
+    if kind in "fmM":
+        return bool((array != array).any())  # NaN and NaT differ from themselves
+    if kind == "O":
+        return any(_is_missing(v) for v in array.flat)
+    return False
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return type(value) is float and math.isnan(value)
 
 
 def _marker(value: Any) -> str:
