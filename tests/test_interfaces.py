@@ -147,9 +147,10 @@ def test_a_server_that_answers_differently_is_a_mismatch_naming_http(
     out = Path(shutil.copytree(null_city.out, tmp_path / "out"))
     (serve,) = out.glob("*/src/*/serve.py")
     text = serve.read_text("utf-8")
-    assert "    return predict(frame)\n" in text
+    scoring = "    return predict(to_frame(request.rows))\n"
+    assert scoring in text
     serve.write_text(text.replace(
-        "    return predict(frame)\n", "    return predict(frame.iloc[::-1])\n"
+        scoring, "    return predict(to_frame(request.rows).iloc[::-1])\n"
     ), "utf-8")  # fmt: skip
     edited = run_cli(
         "verify", notebook, "--out", out, "--interfaces", "http,batch",

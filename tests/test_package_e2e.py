@@ -600,6 +600,102 @@ def test_a_failing_predict_is_a_json_500_logged_with_its_request_id(
     assert record.exc_info is not None and "secret" in str(record.exc_info[1])
 
 
+#: What predict() may return (Python source, evaluated in the server), and the
+#: status and predictions of the answer: as the standard library's json wrote them
+#: before pydantic-core did. NaN is null; infinity, and what json.dumps had no form
+#: for (even what pydantic-core would write: a set, Decimal, UUID), are a 500.
+ANSWERS = [
+    ("np.array([0.5, np.nan, 1.0])", 200, [0.5, None, 1.0]),
+    ("np.float64('nan')", 200, None),
+    ("np.array([1, 2], dtype=np.int64)", 200, [1, 2]),
+    ("np.array([0.1], dtype=np.float32)", 200, [0.10000000149011612]),
+    ("pd.Series([True, False])", 200, [True, False]),
+    ("pd.DataFrame({'a': [1.5, np.nan], 0: ['x', None]})", 200,
+     [{"a": 1.5, "0": "x"}, {"a": None, "0": None}]),
+    ("{1: np.int64(3), None: 'x', 2.5: [np.nan]}", 200,
+     {"1": 3, "None": "x", "2.5": [None]}),
+    ("pd.Timestamp('2024-01-02 03:04:05.123456', tz='UTC')", 200,
+     "2024-01-02T03:04:05.123456+00:00"),
+    ("pd.NaT", 200, "NaT"),
+    ("(1, 2.5, None, 1e-7, 2**70)", 200, [1, 2.5, None, 1e-7, 2**70]),
+    ("'\\u00e9\\u2028\\U0001F600'", 200, "\u00e9\u2028\U0001F600"),
+    ("np.array([np.inf])", 500, None),
+    ("{'x': [1.0, -np.inf]}", 500, None),
+    ("pd.NA", 500, None),
+    ("{1, 2}", 500, None),
+    ("decimal.Decimal('1.5')", 500, None),
+    ("uuid.UUID(int=1)", 500, None),
+    ("'\\ud800'", 500, None),
+]  # fmt: skip
+#: A server of the churn package whose predict() returns ANSWERS[support_calls].
+ANSWERING = """\
+import decimal, sys, uuid
+import numpy as np, pandas as pd, uvicorn
+from churn_classification import serve
+RESULTS = [{results}]
+serve.predict = lambda frame: RESULTS[int(frame["support_calls"].iloc[0])]
+uvicorn.run(serve.app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error")
+"""
+
+
+def test_predictions_are_written_as_json_as_before(
+    env: Env, packages: dict[str, Package]
+) -> None:
+    script = ANSWERING.format(results=", ".join(source for source, _, _ in ANSWERS))
+    port = free_port()
+    command = [env.python, "-c", script, str(port)]
+    row = dict(packages["churn_classification"].serve.EXAMPLE["rows"][0])
+    found = []
+    try:
+        with (
+            served(
+                command,
+                port,
+                env.work / "answers.log",
+                seconds=STARTUP_SECONDS,
+                cwd=env.work,
+            ),
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
+        ):
+            for index in range(len(ANSWERS)):
+                body = {"rows": [{**row, "support_calls": index}]}
+                response = client.post("/predict", json=body)
+                assert response.headers["content-type"] == "application/json"
+                answer = response.json()
+                found.append(
+                    (response.status_code, answer.get("predictions"))
+                    if response.status_code == 200
+                    else (response.status_code, None)
+                )
+    except ServerFailed as failure:
+        pytest.fail(str(failure))
+    expected = [(status, predictions) for _, status, predictions in ANSWERS]
+    assert found == expected
+
+
+def test_the_served_frame_is_the_one_every_column_cast_gave(
+    packages: dict[str, Package],
+) -> None:
+    """to_frame casts only the columns pandas did not read as their dtype: the frame
+    is the one casting all of them gave, dtypes and all, nulls included."""
+    package = packages["churn_classification"]
+    serve = package.serve
+    rows = [row for data, _ in package.recorded() for row in package.body(data)["rows"]]
+    example = serve.EXAMPLE["rows"][0]
+    rows += [{**example, "total_charges": None}, {**example, "churned": 1.0}]
+    validated = serve.ITEM_LIST.validate_python(rows)
+    fields = serve.Row.model_fields
+    for part in (validated, validated[:1], validated[-2:]):
+        records = [row.model_dump(by_alias=True) for row in part]
+        names = [field.alias or name for name, field in fields.items()]
+        every_column_cast = (
+            pd.DataFrame.from_records(records, columns=names)
+            .set_axis(serve.COLUMNS, axis=1)
+            .astype(serve.DTYPES)
+        )
+        pd.testing.assert_frame_equal(serve.to_frame(part), every_column_cast)
+
+
 #: `<dist>-serve` options of the hardened server, small enough to hit in a test.
 HARDENED = {
     "--max-body-bytes": "2000",

@@ -109,6 +109,11 @@ class ServingPlan:
         return any(f.label != f.column for f in self.fields)
 
     @property
+    def renames(self) -> bool:
+        """True when a column's key in the frame is not its row model's attribute."""
+        return any(f.label != f.attribute for f in self.fields)
+
+    @property
     def read_fields(self) -> tuple[FieldPlan, ...]:
         """The fields predict reads: the columns a row must have."""
         return tuple(f for f in self.fields if not f.optional)
