@@ -987,8 +987,16 @@ def test_an_up_to_date_check_is_answered_before_the_cli_loads(
         "True False",
     ]
     assert summary.read_text("utf-8") == summary_text
-    # Options, a stale package, a missing one: the full command line answers.
-    assert _quick(["check", "--out", ".", other.name], tmp_path) == ["False False"]
+    assert _quick(["check", "--out=.", other.name, "--name", "other"], tmp_path) == [
+        expected[1],
+        "True False",
+    ]
+    # Other options, a stale package, a missing one: the full command line answers.
+    for options in (["--debug"], ["--out"], ["--out", ".", "--out", "."], ["-h"]):
+        assert _quick(["check", *options, other.name], tmp_path) == ["False False"]
+    assert _quick(["check", "--out", "elsewhere", other.name], tmp_path) == [
+        "False False"
+    ]
     assert _quick(["check", "missing.ipynb"], tmp_path) == ["False False"]
     assert _quick(["diff", other.name], tmp_path) == ["False False"]
     (tmp_path / "other" / "src" / "other" / "__init__.py").write_text("# edited\n")
