@@ -992,7 +992,12 @@ def test_an_up_to_date_check_is_answered_before_the_cli_loads(
         "True False",
     ]
     # Other options, a stale package, a missing one: the full command line answers.
-    for options in (["--debug"], ["--out"], ["--out", ".", "--out", "."], ["-h"]):
+    for options in (
+        ["--debug"],
+        ["--kernel", "k"],
+        ["--out"],
+        ["--out", ".", "--out", "."],
+    ):
         assert _quick(["check", *options, other.name], tmp_path) == ["False False"]
     assert _quick(["check", "--out", "elsewhere", other.name], tmp_path) == [
         "False False"
