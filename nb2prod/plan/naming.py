@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import keyword
 import re
 import sys
@@ -78,13 +79,15 @@ def refuse_shadowing(name: str, notebook: Path, requested: bool) -> None:
     """Raise when ``name`` would shadow a standard or installed foreign module."""
     if name in sys.stdlib_module_names or name in sys.builtin_module_names:
         owner = "the standard library"
-    else:
+    elif _importable(name):
         owners = distributions().get(name, [])
         # Re-converting after `pip install` of the generated package is fine.
         foreign = [d for d in owners if not _generated_by_us(d)]
         if not foreign:
             return
         owner = f"the installed distribution {foreign[0]}"
+    else:
+        return
     error = (
         UsageError if requested else Nb2ProdError
     )  # a bad option, or a bad file name
@@ -92,6 +95,16 @@ def refuse_shadowing(name: str, notebook: Path, requested: bool) -> None:
         f"{notebook.name}: the package name '{name}' would shadow the module of {owner}; "
         f"choose another with --name, e.g. --name {name}_model"
     )
+
+
+def _importable(name: str) -> bool:
+    """Whether some finder knows a top-level module ``name``: when none does, nothing
+    installed can be shadowed, and the scan of every distribution's files is skipped
+    (a fifth of a warm convert)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return True  # let the scan decide
 
 
 def test_name(number: int, cell_id: str | None) -> str:
