@@ -143,3 +143,23 @@ def test_a_bad_cache_size_is_one_error_line(
     assert result.exit_code == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
+
+
+def test_black_output_that_does_not_parse_is_an_error_and_never_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached result skips the parse proof, so only proven results are stored."""
+    from nb2prod.errors import GeneratedCodeError
+    from nb2prod.render import formatting
+
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("NB2PROD_NO_CACHE", raising=False)
+    real = formatting._black
+    monkeypatch.setattr(formatting, "_black", lambda text: "def broken(:\n")
+    for _ in range(2):
+        with pytest.raises(GeneratedCodeError, match=r"invalid Python in pkg/f\.py"):
+            formatting.format_source("pkg/f.py", "x  =  1\n")
+    monkeypatch.setattr(formatting, "_black", real)
+    assert formatting.format_source("pkg/f.py", "x  =  1\n") == "x = 1\n"
+    with pytest.raises(GeneratedCodeError, match=r"invalid Python in pkg/g\.py"):
+        formatting.format_source("pkg/g.py", "def (\n")  # black refuses it

@@ -65,17 +65,19 @@ def _line_count(text: str) -> int:
 
 
 def format_source(path: str, text: str) -> str:
-    """Black-format one generated module."""
+    """Black-format one generated module, proven to parse.
+
+    The proof runs before the result is cached, so a cached result needs none.
+    """
     try:
-        formatted = cache.formatted(text, _black)
-    except black.parsing.InvalidInput as exc:
+        return cache.formatted(text, _proven)
+    except (black.parsing.InvalidInput, SyntaxError) as exc:
         raise GeneratedCodeError(
             f"nb2prod generated invalid Python in {path} (a bug in nb2prod; please report it): {exc}"
         ) from None
-    try:
-        ast.parse(formatted)
-    except SyntaxError as exc:
-        raise GeneratedCodeError(
-            f"nb2prod generated invalid Python in {path} (a bug in nb2prod; please report it): {exc}"
-        ) from None
+
+
+def _proven(text: str) -> str:
+    formatted = _black(text)
+    ast.parse(formatted)
     return formatted
