@@ -28,44 +28,28 @@ from nb2prod.notebook.tags import RoledCell
 #: Fewer deep cells than this are analysed here: forking costs more than it saves.
 MIN_DEEP_CELLS = 48
 
-#: What the forked helper reads (set just before the fork, so nothing is pickled).
-_WORK: tuple[Notebook, list[RoledCell], Callable[[CellAnalysis], CellAnalysis]] | None
-_WORK = None
-
 
 def analyse_all(
     notebook: Notebook,
     cells: Sequence[RoledCell],
     storable: Callable[[CellAnalysis], CellAnalysis],
 ) -> list[CellAnalysis]:
-    """``analyse`` of each cell, in order; on two cores when it pays.
+    """``analyse`` of each cell, in order; half the deep cells in a helper when it pays.
 
     ``storable`` strips what cannot cross a process (the libcst nodes).
     """
     deep = [index for index, cell in enumerate(cells) if is_deep(cell)]
-    if len(deep) < MIN_DEEP_CELLS or _cores() < 2 or not _can_fork():
-        return [analyse(notebook, cell) for cell in cells]
-    if threading.active_count() > 1:  # forking a threaded process (Jupyter) can hang
-        return [analyse(notebook, cell) for cell in cells]
-    theirs = deep[: len(deep) // 2]
+    taken = set(deep)
+    order = deep + [index for index in range(len(cells)) if index not in taken]
+    analysed = map_in_two(
+        [cells[i] for i in order],
+        lambda cell: analyse(notebook, cell),
+        lambda cell: 1 if is_deep(cell) else 0,
+        MIN_DEEP_CELLS,
+        send=storable,
+    )
     results: list[CellAnalysis | None] = [None] * len(cells)
-    global _WORK
-    _WORK = (notebook, [cells[i] for i in theirs], storable)
-    context = multiprocessing.get_context("fork")
-    try:
-        with ProcessPoolExecutor(1, context, initializer=_quiet) as pool:
-            pending = pool.submit(_helper)  # forks now, with _WORK set
-            taken = set(theirs)
-            for index, cell in enumerate(cells):
-                if index not in taken:
-                    results[index] = analyse(notebook, cell)
-            try:
-                helped = pending.result()
-            except Exception:  # the helper failed or died: its share is done here
-                helped = [analyse(notebook, cells[i]) for i in theirs]
-    finally:
-        _WORK = None
-    for index, analysis in zip(theirs, helped, strict=True):
+    for index, analysis in zip(order, analysed, strict=True):
         results[index] = analysis
     return [r for r in results if r is not None]  # every one is set by now
 
@@ -73,8 +57,10 @@ def analyse_all(
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: What the forked helper of :func:`map_in_two` computes (set just before the fork).
-_MAP: tuple[Callable[[Any], Any], list[Any]] | None = None
+#: What the forked helper of :func:`map_in_two` computes (set just before the fork,
+#: so nothing is pickled): the work, its items, and what the results go through.
+_MAP: tuple[Callable[[Any], Any], list[Any], Callable[[Any], Any] | None] | None
+_MAP = None
 
 
 def map_in_two(
@@ -82,12 +68,15 @@ def map_in_two(
     work: Callable[[T], R],
     weight: Callable[[T], int],
     min_weight: int,
+    send: Callable[[R], R] | None = None,
 ) -> list[R]:
-    """``[work(item) for item in items]``, half the weight done in a forked helper.
+    """``[work(item) for item in items]``, the first half of the weight done in a
+    forked helper.
 
-    The same rules as :func:`analyse_all`: only with two cores, a fork start
-    method, no other thread, and at least ``min_weight`` in all; results must
-    pickle. If the helper fails, its share is done here (an exception ``work``
+    Only with two cores, a fork start method, no other thread (forking a threaded
+    process, such as Jupyter's, can hang) and at least ``min_weight`` in all. The
+    helper's results cross back pickled, through ``send`` when given (which strips
+    what cannot). If the helper fails, its share is done here (an exception ``work``
     raises here then propagates, as it would without the helper).
     """
     total = sum(weight(item) for item in items)
@@ -105,7 +94,7 @@ def map_in_two(
         split += 1
     theirs = list(items[:split])
     global _MAP
-    _MAP = (work, theirs)
+    _MAP = (work, theirs, send)
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(1, context, initializer=_quiet) as pool:
@@ -123,20 +112,14 @@ def map_in_two(
 def _map_helper() -> list[Any]:
     """In the forked process: ``work`` of the items set aside for it."""
     assert _MAP is not None
-    work, items = _MAP
-    return [work(item) for item in items]
+    work, items, send = _MAP
+    done = [work(item) for item in items]
+    return done if send is None else [send(result) for result in done]
 
 
 def _quiet() -> None:
     """In the helper: Ctrl-C is the parent's to handle (it stops the helper)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _helper() -> list[CellAnalysis]:
-    """In the forked process: the analyses of the cells set aside for it."""
-    assert _WORK is not None
-    notebook, cells, storable = _WORK
-    return [storable(analyse(notebook, cell)) for cell in cells]
 
 
 def _cores() -> int:
