@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from nb2prod import __version__
 from nb2prod.cli.options import (
@@ -29,7 +30,7 @@ from nb2prod.cli.options import (
 )
 from nb2prod.cli.session import DebugOption, err, errors, out, progress_bar, state
 from nb2prod.cli.summary import append, check_markdown
-from nb2prod.cli.terminal import safe
+from nb2prod.cli.terminal import safe, up_to_date_line
 from nb2prod.errors import (
     UntaggedNotebookError,
     UsageError,
@@ -266,7 +267,7 @@ def check(
                     report.stale(out, str(job.folder), stale, command)
                     append(check_markdown(str(job.folder), notebook.name, stale))
                     continue
-            out.print(f"{safe(str(job.folder))}: up to date with {safe(notebook.name)}")
+            out.print(escape(up_to_date_line(job.folder, notebook)))
             append(check_markdown(str(job.folder), notebook.name, []))
     if failed:
         raise typer.Exit(1)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nb2prod.cli.summary import append, check_markdown
-from nb2prod.cli.terminal import printable
+from nb2prod.cli.terminal import up_to_date_line
 from nb2prod.notebook.read import read_notebook
 from nb2prod.output.fastcheck import up_to_date
 from nb2prod.output.lock import LOCK_NAME
@@ -43,11 +43,8 @@ def checked_by_lock(arguments: Sequence[str]) -> bool:
                 return False
             if not up_to_date(job, read_notebook(notebook, job.max_bytes)):
                 return False
-            folder = str(job.folder)
-            lines.append(
-                f"{printable(folder)}: up to date with {printable(notebook.name)}"
-            )
-            summaries.append(check_markdown(folder, notebook.name, []))
+            lines.append(up_to_date_line(job.folder, notebook))
+            summaries.append(check_markdown(str(job.folder), notebook.name, []))
     except Exception:  # the full command line reports it properly
         return False
     print("\n".join(lines))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 #: C0 and C1 control characters but newline and tab: ESC would let a tag, a name or a
 #: path move the cursor, clear the screen or retitle the terminal.
@@ -19,3 +20,8 @@ def safe(text: str) -> str:
     from rich.markup import escape  # rich is imported only where a console prints
 
     return escape(printable(text))
+
+
+def up_to_date_line(folder: Path, notebook: Path) -> str:
+    """What ``check`` prints for an up-to-date package, control characters shown."""
+    return f"{printable(str(folder))}: up to date with {printable(notebook.name)}"
