@@ -36,7 +36,7 @@ from notebooks import from_percent
 TESTS = Path(__file__).parent
 GOLDEN = TESTS / "golden"
 SAMPLES = TESTS.parent / "sample_notebooks"
-MODE = formatting._MODE
+MODE = formatting.mode()
 
 #: Cells written to meet each rule of black that looks at a neighbour.
 NEIGHBOURS = [

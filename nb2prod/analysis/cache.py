@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import TypeVar
 
 from nb2prod import __version__
 from nb2prod.analysis.cells import CellAnalysis, analyse
@@ -39,6 +40,8 @@ from nb2prod.errors import Diagnostic, Location
 from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.tags import RoledCell
 from nb2prod.resources import source_fingerprint
+
+_T = TypeVar("_T")
 
 
 def folder() -> Path | None:
@@ -126,6 +129,21 @@ def formatted_all(
         _store(keys[index], result)
         results[index] = result
     return [r for r in results if r is not None]  # every one is set by now
+
+
+def remembered(kind: type[_T], parts: Sequence[str], compute: Callable[[], _T]) -> _T:
+    """``compute()``, from the cache when the same ``parts`` were seen before.
+
+    For values that are slow to find and decided by the ``parts`` alone; a stored
+    value that is not a ``kind`` is computed again.
+    """
+    key = _key("value", *parts)
+    stored = _load(key)
+    if isinstance(stored, kind):
+        return stored
+    value = compute()
+    _store(key, value)
+    return value
 
 
 def _key(*parts: str) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+import contextlib
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, packages_distributions, version
+from pathlib import Path
 
 from nb2prod.plan.model import ModulePlan
 
@@ -101,32 +104,67 @@ def rendered_imports(
     annotation of values the calls showed, imports modules no notebook cell did;
     each must be declared all the same. Module-level imports only.
     """
+    from nb2prod.analysis import cache as on_disk  # needs libcst, which `check` avoids
+
     found: set[str] = set()
     for module in modules:
         text = files.get(f"src/{package}/{module.name}.py")
         if isinstance(text, str):
-            found |= _imports(text)
+            found |= on_disk.remembered(
+                frozenset, ("module imports", text), partial(_imports, text)
+            )
     return provided(found - {package}, owners)
 
 
-def _imports(text: str) -> set[str]:
+def _imports(text: str) -> frozenset[str]:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
+        return frozenset()
     found: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.Import):
             found |= {alias.name.partition(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
             found.add(node.module.partition(".")[0])
-    return found
+    return frozenset(found)
 
 
 @cache
 def distributions() -> Mapping[str, list[str]]:
-    """Which distributions provide each top-level module; slow, so computed once."""
-    return packages_distributions()
+    """Which distributions provide each top-level module.
+
+    Slow (it reads every installed distribution's file list), so computed once per
+    process and kept in nb2prod's cache, keyed by the distributions' metadata
+    folders on the import path and the time each was written: installing, upgrading
+    or removing a distribution writes or removes its ``.dist-info`` folder.
+    """
+    from nb2prod.analysis import cache as on_disk  # as in rendered_imports
+
+    return on_disk.remembered(dict, _metadata_state(), packages_distributions)
+
+
+def _metadata_state() -> list[str]:
+    """Each metadata folder (or zipped entry) on ``sys.path`` with its modification time."""
+    state = ["installed distributions", sys.executable]
+    for entry in sys.path:
+        state.append(entry)
+        try:
+            with os.scandir(entry or ".") as listing:
+                state.extend(
+                    f"{item.name}\0{item.stat().st_mtime_ns}"
+                    for item in listing
+                    if item.name.endswith(_METADATA_SUFFIXES)
+                )
+        except NotADirectoryError:
+            with contextlib.suppress(OSError):
+                state.append(str(Path(entry).stat().st_mtime_ns))
+        except OSError:
+            continue
+    return state
+
+
+_METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
 
 def _installed_version(distribution: str) -> str | None:

@@ -6,6 +6,7 @@ Pure decisions over the cell analyses; nothing here reads or writes files.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from nb2prod.analysis.cells import CellAnalysis, Kind
@@ -167,12 +168,13 @@ def _public_functions(
         and cell.cell.role in (Role.FEATURE, Role.PREDICT)
         and not statement.binds[0].startswith("_")
     ]
+    # The markdown above a cell describes a function only when it is alone there.
+    per_cell = Counter(id(cell) for cell, _ in candidates)
     for cell, statement in candidates:
         role = cell.cell.role
         assert role is not None
         name = statement.binds[0]
-        # The markdown above a cell describes the function only when it is alone there.
-        alone = sum(1 for other, _ in candidates if other is cell) == 1
+        alone = per_cell[id(cell)] == 1
         markdown = markdown_above(notebook, cell) if alone else ""
         summary = _summary(statement.docstring or markdown)
         function = PublicFunction(name, MODULE_OF_ROLE[role], role, cell, summary)

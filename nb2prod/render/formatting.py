@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import ast
+from functools import cache as once
 from importlib.metadata import version
-
-import black
-import black.mode
-import black.parsing
+from typing import TYPE_CHECKING
 
 from nb2prod.analysis import cache
 from nb2prod.analysis.parallel import map_in_two
 from nb2prod.errors import GeneratedCodeError
 from nb2prod.render import chunks
 
-_MODE = black.Mode(target_versions={black.mode.TargetVersion.PY311})
+if TYPE_CHECKING:
+    import black.mode
 
 #: The black releases whose source the argument in :mod:`nb2prod.render.chunks` was
 #: read from (and tests/test_chunks.py checks); any other black formats whole, since
@@ -25,6 +24,25 @@ BLACK_VERSION = version("black")
 
 #: Lines of pieces to format below which forking a helper costs more than it saves.
 MIN_PARALLEL_LINES = 1500
+
+
+@once
+def mode() -> black.mode.Mode:
+    """black's settings for generated code.
+
+    black is imported here, on the first text the cache does not hold: a warm run
+    formats nothing and does not pay for the import (about 0.1 s).
+    """
+    import black.mode
+
+    return black.mode.Mode(target_versions={black.mode.TargetVersion.PY311})
+
+
+def _invalid_input() -> type[Exception]:
+    """black's error for text it cannot parse (imported: a failure came from black)."""
+    import black.parsing
+
+    return black.parsing.InvalidInput
 
 
 def format_files(files: dict[str, str]) -> dict[str, str]:
@@ -48,12 +66,14 @@ def _black(text: str) -> str:
         return _black_whole(text)
     try:
         return chunks.join(cache.formatted_all(pieces, _black_pieces))
-    except black.parsing.InvalidInput:
+    except _invalid_input():
         return _black_whole(text)  # the error then names lines of the whole module
 
 
 def _black_whole(text: str) -> str:
-    return black.format_str(text, mode=_MODE)
+    import black
+
+    return black.format_str(text, mode=mode())
 
 
 def _black_pieces(pieces: list[str]) -> list[str]:
@@ -71,7 +91,7 @@ def format_source(path: str, text: str) -> str:
     """
     try:
         return cache.formatted(text, _proven)
-    except (black.parsing.InvalidInput, SyntaxError) as exc:
+    except (_invalid_input(), SyntaxError) as exc:
         raise GeneratedCodeError(
             f"nb2prod generated invalid Python in {path} (a bug in nb2prod; please report it): {exc}"
         ) from None
