@@ -15,11 +15,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from nb2prod.analysis import cache
 from nb2prod.plan import dependencies
 from nb2prod.plan.model import ModulePlan
+from nb2prod.render import package
 
 SAMPLE = Path(__file__).parent.parent / "sample_notebooks" / "diabetes_regression.ipynb"
 
@@ -172,3 +174,29 @@ def test_the_imports_of_a_generated_module_follow_its_text(
         "pandas",
         "sklearn",
     ]
+
+
+def test_compiled_templates_are_read_back_not_compiled_again(
+    isolated_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = package._environment()
+    names = first.list_templates()
+    assert "serve.py.j2" in names
+    for name in names:
+        first.get_template(name)  # compiled, and kept
+
+    def compile_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a template was compiled again")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile_again)
+    second = package._environment()
+    for name in names:
+        second.get_template(name)  # from the cache, or compile_again fails
+
+
+def test_templates_compile_when_the_cache_is_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NB2PROD_NO_CACHE", "1")
+    environment = package._environment()
+    assert environment.get_template("pyproject.toml.j2") is not None

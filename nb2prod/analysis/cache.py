@@ -137,13 +137,23 @@ def remembered(kind: type[_T], parts: Sequence[str], compute: Callable[[], _T]) 
     For values that are slow to find and decided by the ``parts`` alone; a stored
     value that is not a ``kind`` is computed again.
     """
-    key = _key("value", *parts)
-    stored = _load(key)
-    if isinstance(stored, kind):
+    stored = recalled(kind, parts)
+    if stored is not None:
         return stored
     value = compute()
-    _store(key, value)
+    keep(parts, value)
     return value
+
+
+def recalled(kind: type[_T], parts: Sequence[str]) -> _T | None:
+    """The value kept under ``parts``, or None (never kept, or not a ``kind``)."""
+    stored = _load(_key("value", *parts))
+    return stored if isinstance(stored, kind) else None
+
+
+def keep(parts: Sequence[str], value: object) -> None:
+    """Keep ``value`` under ``parts`` for :func:`recalled`."""
+    _store(_key("value", *parts), value)
 
 
 def _key(*parts: str) -> str:

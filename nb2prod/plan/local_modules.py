@@ -68,6 +68,8 @@ def search_folders(notebook: Notebook, cells: Iterable[CellAnalysis]) -> list[Pa
 
 
 def _sys_path_literals(source: str) -> list[str]:
+    if source.isascii() and ("sys" not in source or "path" not in source):
+        return []  # most cells: no parse needed (non-ASCII names may normalise to sys)
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

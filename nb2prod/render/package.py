@@ -20,6 +20,7 @@ from nb2prod.plan.naming import distribution_name
 from nb2prod.plan.planner import Block, ModulePlan, PackagePlan, TestPlan
 from nb2prod.plan.serving import ServingPlan
 from nb2prod.render.annotate import Annotator
+from nb2prod.render.compiled import CompiledTemplates
 from nb2prod.render.escaping import FILTERS, comment
 from nb2prod.render.model import RenderInput
 from nb2prod.render.review_marks import review_marks
@@ -173,6 +174,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,  # we generate Python, TOML and Markdown: see FILTERS
+        bytecode_cache=CompiledTemplates(),
     )
     env.filters.update(FILTERS)
     return env
