@@ -26,7 +26,6 @@ import os
 import pickle
 import secrets
 import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.metadata import version
@@ -168,8 +167,10 @@ def _load(key: str) -> object:
     secret = _secret(root) if root is not None else None
     if root is None or secret is None:
         return None
+    path = _entry_path(root, key)
     try:
-        data = (root / key[:2] / key).read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError:
         return None
     mac, body = data[:_MAC_SIZE], data[_MAC_SIZE:]
@@ -179,11 +180,16 @@ def _load(key: str) -> object:
         value = pickle.loads(body)
     except Exception:  # from another version: recompute
         return None
-    _touch(root / key[:2] / key)
+    _touch(path)
     return value
 
 
-def _touch(path: Path) -> None:
+def _entry_path(root: Path, key: str) -> str:
+    """Where the entry ``key`` lives (a string: thousands of entries are read a run)."""
+    return os.path.join(root, key[:2], key)
+
+
+def _touch(path: str) -> None:
     """Mark an entry used now, for the least-recently-used eviction."""
     with contextlib.suppress(OSError):
         os.utime(path)
@@ -194,17 +200,37 @@ def _store(key: str, value: object) -> None:
     secret = _secret(root) if root is not None else None
     if root is None or secret is None:
         return
-    target = root / key[:2] / key
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    target = _entry_path(root, key)
+    shard = os.path.dirname(target)
+    # Written whole under a temporary name ("tmp...", which trim() counts), then
+    # renamed: a reader sees the old entry, the new one, or none.
+    temporary = os.path.join(shard, f"tmp{os.getpid()}-{secrets.token_hex(6)}")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
-            handle.write(hmac.digest(secret, body, "sha256") + body)
-        Path(handle.name).replace(target)
+        with os.fdopen(_created(temporary, shard), "wb") as written:
+            written.write(hmac.digest(secret, body, "sha256") + body)
+        os.replace(temporary, target)
     except OSError:
-        pass  # a read-only or full cache only costs speed
-    else:
-        _written[root] = True
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        return  # a read-only or full cache only costs speed
+    _written[root] = True
+
+
+def _created(path: str, shard: str) -> int:
+    """A new file's descriptor, its shard folder made first unless known to exist."""
+    if shard not in _shards:
+        os.makedirs(shard, exist_ok=True)
+        _shards.add(shard)
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileNotFoundError:  # the folder was removed since: make it again
+        os.makedirs(shard, exist_ok=True)
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+
+#: Shard folders this process made or found.
+_shards: set[str] = set()
 
 
 #: Folders this process stored entries in since the last trim.
