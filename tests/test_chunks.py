@@ -328,3 +328,38 @@ def test_map_in_two_shares_the_work_with_a_helper_that_may_die() -> None:
     assert len(set(pids[:5])) == 1 and pids[0] != os.getpid()  # the helper's half
     assert set(pids[5:]) == {os.getpid()}
     assert parallel.map_in_two(list(range(10)), _die, lambda _: 1, 2) == list(range(10))
+
+
+def test_modules_formatted_in_one_batch_are_those_formatted_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """format_files formats every uncached module's pieces in one helper batch; the
+    result, and the error naming a module black refuses, are format_source's."""
+    from nb2prod.errors import GeneratedCodeError
+
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("NB2PROD_NO_CACHE", raising=False)
+    monkeypatch.setattr(formatting, "MIN_PARALLEL_LINES", 10)  # fork for this batch
+    split = "".join(
+        f"\n\n# --- From cell {i} [id c{i}] ---\ndef f{i}(x):\n    return x+{i}\n"
+        for i in range(40)
+    )
+    files = {
+        "pkg/features.py": split,
+        "pkg/small.py": "x  =  [1,\n  2]\n",
+        "README.md": "x  =  1\n",
+        "tests/other.py": "def g( a ):\n  return a\n",
+    }
+    batched = formatting.format_files(files)
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "other"))
+    alone = {
+        path: formatting.format_source(path, text) if path.endswith(".py") else text
+        for path, text in files.items()
+    }
+    assert batched == alone
+    assert batched["README.md"] == files["README.md"]
+    again = formatting.format_files(files)  # from the cache now
+    assert again == batched
+    broken = {**files, "pkg/bad.py": "def (\n"}
+    with pytest.raises(GeneratedCodeError, match=r"invalid Python in pkg/bad\.py"):
+        formatting.format_files(broken)

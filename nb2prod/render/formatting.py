@@ -28,11 +28,54 @@ MIN_PARALLEL_LINES = 1500
 
 
 def format_files(files: dict[str, str]) -> dict[str, str]:
-    """The same files with every ``.py`` one black-formatted and parse-checked."""
-    return {
-        path: format_source(path, text) if path.endswith(".py") else text
-        for path, text in files.items()
-    }
+    """The same files with every ``.py`` one black-formatted and parse-checked.
+
+    The modules not in the cache are formatted in one batch (:func:`_batch`), so that
+    one forked helper shares the work of all of them, not only of the largest.
+    """
+    paths = [path for path in files if path.endswith(".py")]
+    try:
+        done = cache.formatted_all([files[path] for path in paths], _batch)
+    except (black.parsing.InvalidInput, SyntaxError):
+        # One module at a time, so that the error names the module and its lines.
+        done = [format_source(path, files[path]) for path in paths]
+    formatted = dict(zip(paths, done, strict=True))
+    return {path: formatted.get(path, text) for path, text in files.items()}
+
+
+def _batch(texts: list[str]) -> list[str]:
+    """:func:`_proven` of each text: the uncached pieces of the modules that split and
+    the modules that do not, formatted in one :func:`_black_pieces` call.
+
+    Whole modules are cached only by :func:`format_files`, after their proof, as
+    :func:`format_source` caches them; pieces as :func:`_black` caches them.
+    """
+    split = [_pieces(text) for text in texts]
+    pieces = [piece for parts in split if parts is not None for piece in parts]
+    wholes = [text for text, parts in zip(texts, split, strict=True) if parts is None]
+    formatted_wholes: list[str] = []
+
+    def together(missing: list[str]) -> list[str]:
+        results = _black_pieces([*missing, *wholes])
+        formatted_wholes.extend(results[len(missing) :])
+        return results[: len(missing)]
+
+    formatted_pieces = iter(cache.formatted_all(pieces, together))
+    next_whole = iter(formatted_wholes)
+    results = []
+    for parts in split:
+        if parts is None:
+            result = next(next_whole)
+        else:
+            result = chunks.join([next(formatted_pieces) for _ in parts])
+        ast.parse(result)
+        results.append(result)
+    return results
+
+
+def _pieces(text: str) -> list[str] | None:
+    """The pieces :func:`_black` formats ``text`` in, or None to format it whole."""
+    return chunks.split(text) if BLACK_VERSION.startswith(PIECES_FOR) else None
 
 
 def _black(text: str) -> str:
@@ -43,7 +86,7 @@ def _black(text: str) -> str:
     the uncached ones are shared with a forked helper on a second core. Only with
     the black releases that argument covers (:data:`PIECES_FOR`).
     """
-    pieces = chunks.split(text) if BLACK_VERSION.startswith(PIECES_FOR) else None
+    pieces = _pieces(text)
     if pieces is None:
         return _black_whole(text)
     try:
