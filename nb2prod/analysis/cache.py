@@ -26,7 +26,7 @@ import os
 import pickle
 import secrets
 import stat
-import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.metadata import version
@@ -61,6 +61,7 @@ def _versions() -> str:
 
 def analysed(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     """``analyse(notebook, cell)``, from the cache when the cell was seen before."""
+    settle()
     key = _analysis_key(cell)
     stored = _load(key)
     if isinstance(stored, CellAnalysis):
@@ -76,6 +77,7 @@ def analysed_all(notebook: Notebook, cells: Sequence[RoledCell]) -> list[CellAna
     What a cold run computes is what a warm run reads back (no libcst nodes for the
     cells analysed in the helper process), so both generate the same package.
     """
+    settle()
     keys = [_analysis_key(cell) for cell in cells]
     results: list[CellAnalysis | None] = []
     missing: list[int] = []
@@ -87,9 +89,11 @@ def analysed_all(notebook: Notebook, cells: Sequence[RoledCell]) -> list[CellAna
             results.append(None)
             missing.append(index)
     fresh = analyse_all(notebook, [cells[i] for i in missing], _without_nodes)
+    entries = []
     for index, analysis in zip(missing, fresh, strict=True):
-        _store(keys[index], _without_nodes(analysis))
+        entries.append((keys[index], _without_nodes(analysis)))
         results[index] = analysis
+    _store_meanwhile(entries)
     return [r for r in results if r is not None]  # every one is set by now
 
 
@@ -100,6 +104,7 @@ def _analysis_key(cell: RoledCell) -> str:
 
 def formatted(text: str, format_text: Callable[[str], str]) -> str:
     """``format_text(text)`` (black), from the cache when the text was seen before."""
+    settle()
     key = _key("black", text)
     stored = _load(key)
     if isinstance(stored, str):
@@ -113,6 +118,7 @@ def formatted_all(
     texts: Sequence[str], format_texts: Callable[[list[str]], list[str]]
 ) -> list[str]:
     """``formatted`` of each text; the misses go to ``format_texts`` in one call."""
+    settle()
     keys = [_key("black", text) for text in texts]
     results: list[str | None] = []
     missing: list[int] = []
@@ -166,17 +172,76 @@ def _store(key: str, value: object) -> None:
     secret = _secret(root) if root is not None else None
     if root is None or secret is None:
         return
-    target = root / key[:2] / key
     body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    # A cold run stores thousands of entries: NamedTemporaryFile and a mkdir each
+    # cost more than the writing itself.
+    shard = root / key[:2]
+    temporary = shard / f"tmp{key}.{os.getpid()}"  # evictable, as "tmp..." names are
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
-            handle.write(hmac.digest(secret, body, "sha256") + body)
-        Path(handle.name).replace(target)
+        handle = _create(temporary)
+        try:
+            os.write(handle, hmac.digest(secret, body, "sha256") + body)
+        finally:
+            os.close(handle)
+        temporary.replace(shard / key)
     except OSError:
-        pass  # a read-only or full cache only costs speed
-    else:
-        _written[root] = True
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        return  # a read-only or full cache only costs speed
+    _written[root] = True
+
+
+#: A new file only, never through a symbolic link someone planted in the folder.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _create(path: Path) -> int:
+    """Open a new file for writing; its shard folder is made when missing, and a
+    temporary file a crashed process with this pid left is replaced."""
+    for _ in range(2):
+        try:
+            return os.open(path, _CREATE, 0o600)
+        except FileExistsError:
+            path.unlink()
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, _CREATE, 0o600)
+
+
+#: Entries are written by a thread when there are at least this many.
+MIN_BACKGROUND_ENTRIES = 64
+
+#: The threads writing entries now.
+_writers: list[threading.Thread] = []
+
+
+def _store_meanwhile(entries: Sequence[tuple[str, object]]) -> None:
+    """Store the entries, in a thread when there are many.
+
+    Creating thousands of files is mostly the kernel's work, which the thread does
+    on the other core while this one plans and renders. :func:`settle` waits for
+    it; every function of this module that reads or trims the cache, or may fork
+    (black's helper), calls it first, and Python waits for it before exiting.
+    """
+    if len(entries) < MIN_BACKGROUND_ENTRIES:
+        for key, value in entries:
+            _store(key, value)
+        return
+    writer = threading.Thread(target=_store_all, args=(entries,), name="nb2prod-cache")
+    _writers.append(writer)
+    writer.start()
+
+
+def _store_all(entries: Sequence[tuple[str, object]]) -> None:
+    with contextlib.suppress(Exception):  # a failed store only costs speed
+        for key, value in entries:
+            _store(key, value)
+
+
+def settle() -> None:
+    """Wait until the entries being stored are written."""
+    while _writers:
+        _writers.pop().join()
 
 
 #: Folders this process stored entries in since the last trim.
@@ -190,6 +255,7 @@ def trim(limit: int) -> int:
     Anything in the folder that is not an entry (the key, foreign files) is left
     alone, and an entry that cannot be listed or removed is skipped.
     """
+    settle()
     root = folder()
     if root is None or not _written.pop(root, False):
         return 0
