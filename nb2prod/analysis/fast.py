@@ -20,13 +20,12 @@ that rewrites a cell re-parses it with libcst, as after a cache hit):
   least as deep as its last block belong to it.
 
 Anything outside the subset gives None and the cell goes to libcst: classes (class
-scopes), comprehensions, lambdas' neighbours are fine but walruses, ``global``,
-``nonlocal``, ``match``, ``except*`` and f-strings are not, nor strings that libcst
-would parse as annotations, dotted imports without ``as`` (libcst resolves
-``a.b`` reads against them), the IPython-only names (their diagnostics), CR and form
-feeds. ``tests/test_fast_scopes.py`` compares both paths on every cell of the golden
-cases, the samples, the corpus and the fuzz fragments and on snippets aimed at each
-rule.
+scopes), comprehensions, walruses, ``global``, ``nonlocal``, ``match``, ``except*``,
+strings libcst would parse
+as annotations, dotted imports without ``as`` (libcst resolves ``a.b`` reads against
+them), the IPython-only names (their diagnostics), CR and form feeds.
+``tests/test_fast_scopes.py`` compares both paths on every cell of the golden cases,
+the samples, the corpus and the fuzz fragments and on snippets aimed at each rule.
 """
 
 from __future__ import annotations
@@ -129,6 +128,7 @@ class _Cell:
         uses: list[list[NameUse]] = [[] for _ in groups]
         for access in self.accesses:
             if self._global_read(access):
+                self._check_position(access)
                 column = self._column(access.line, access.offset)
                 uses[access.group].append(NameUse(access.name, access.line, column))
         spans = [self._span(group) for group in groups]
@@ -234,6 +234,15 @@ class _Cell:
 
     def _text(self, first: int, last: int) -> str:
         return "".join(line + "\n" for line in self.lines[first - 1 : last])
+
+    def _check_position(self, access: _Access) -> None:
+        """The name is where ``ast`` says (inside f-strings, its positions have had
+        bugs in some Python releases); otherwise libcst's positions are used."""
+        text = self.lines[access.line - 1].encode()
+        name = access.name.encode()
+        end = access.offset + len(name)
+        if text[access.offset : end] != name or text[end : end + 1].isalnum():
+            raise Unsupported("a position ast may have wrong")
 
     def _column(self, line: int, offset: int) -> int:
         """libcst's 1-based column (characters) from ast's offset (UTF-8 bytes)."""
@@ -513,8 +522,6 @@ _UNSUPPORTED_EXPRESSIONS = (
     ast.DictComp,
     ast.GeneratorExp,
     ast.NamedExpr,
-    ast.JoinedStr,
-    ast.FormattedValue,
 )
 
 
