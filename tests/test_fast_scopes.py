@@ -87,6 +87,13 @@ ACCEPTED = [
     "msg = f'{x} {x!r} {y=} {z:>{width}.{precision}f}' + f\"{d['k']}\" 'plain {no}'\n",
     "text = (f'é{naïve}' f'''\n{a}\n  {b!r:>{w}}''' '{c}')\nprint(f'{text}', flush=True)\n",
     "def f(v):\n    return f'{v} and {g}'\n",
+    "flat = [y for x in rows for y in x if y if x]\nodd = {k: v for k, v in d.items() if k % 2}\n",
+    "def f(rows):\n    return sum(r * s for r in rows for s in r if r > limit)\n",
+    "bad = [y for y in y]\nself_ref = [x for x in range(3) for x in x]\n",
+    "def g(x):\n    return [x for x in x], {x for _ in x}, [[z for z in x] for x in x]\n",
+    "nested = [[c for c in row if c != skip] for row in grid]\ngen = (a.b for a.b in c)\n",
+    "def h():\n    total = [t for t in items]\n    t = 1\n    return [t for _ in total], t\n",
+    "len = [c for c in len if c]\nsorted = [s for s in range(3) if sorted]\n",
     "\n\n\n",
     "# only a comment\n",
     "pass",
@@ -95,7 +102,6 @@ ACCEPTED = [
 #: Cells the fast path must hand to libcst.
 REFUSED = [
     "class C:\n    k = 1\n",
-    "y = [v for v in values]\n",
     "if (n := 10) > 5:\n    pass\n",
     "def f():\n    global G\n    G = 1\n",
     "def o():\n    v = 1\n    def i():\n        nonlocal v\n",

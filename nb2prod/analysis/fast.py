@@ -20,7 +20,7 @@ that rewrites a cell re-parses it with libcst, as after a cache hit):
   least as deep as its last block belong to it.
 
 Anything outside the subset gives None and the cell goes to libcst: classes (class
-scopes), comprehensions, walruses, ``global``, ``nonlocal``, ``match``, ``except*``,
+scopes), walruses, ``global``, ``nonlocal``, ``match``, ``except*``,
 strings libcst would parse
 as annotations, dotted imports without ``as`` (libcst resolves ``a.b`` reads against
 them), the IPython-only names (their diagnostics), CR and form feeds.
@@ -474,6 +474,8 @@ class _Cell:
                 inner = _Scope(scope)
                 self._parameters(item.args, inner, scope)
                 self._expression(item.body, inner)
+            elif isinstance(item, _COMPREHENSIONS):
+                self._comprehension(item, scope)
             elif isinstance(item, _UNSUPPORTED_EXPRESSIONS):
                 raise Unsupported(type(item).__name__)
             else:
@@ -486,6 +488,34 @@ class _Cell:
                         stack.append(child.value)
                     elif isinstance(child, ast.comprehension | ast.arguments):
                         raise Unsupported(type(child).__name__)
+
+    def _comprehension(
+        self,
+        node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp,
+        scope: _Scope,
+    ) -> None:
+        """libcst's order: the first iterable outside; inside, the first target, one
+        step, its conditions, then each further ``for`` (target, iterable,
+        conditions, all at one step: libcst visits them nested and leaves them
+        last to first), one step for each further ``for``, and the element."""
+        first, *rest = node.generators
+        self._expression(first.iter, scope)
+        inner = _Scope(scope)
+        self._target(first.target, inner)
+        inner.count += 1
+        for condition in first.ifs:
+            self._expression(condition, inner)
+        for generator in rest:
+            self._target(generator.target, inner)
+            self._expression(generator.iter, inner)
+            for condition in generator.ifs:
+                self._expression(condition, inner)
+        inner.count += len(rest)
+        if isinstance(node, ast.DictComp):
+            self._expression(node.key, inner)
+            self._expression(node.value, inner)
+        else:
+            self._expression(node.elt, inner)
 
     def _typing_imports(self) -> None:
         for node in ast.walk(self.tree):
@@ -516,13 +546,8 @@ class _Cell:
                 raise Unsupported("string in a type hint")
 
 
-_UNSUPPORTED_EXPRESSIONS = (
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-    ast.NamedExpr,
-)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_UNSUPPORTED_EXPRESSIONS = (ast.NamedExpr,)
 
 
 def _compound(node: ast.stmt) -> bool:
