@@ -94,6 +94,10 @@ ACCEPTED = [
     "nested = [[c for c in row if c != skip] for row in grid]\ngen = (a.b for a.b in c)\n",
     "def h():\n    total = [t for t in items]\n    t = 1\n    return [t for _ in total], t\n",
     "len = [c for c in len if c]\nsorted = [s for s in range(3) if sorted]\n",
+    '@dataclass(frozen=True)\nclass Point(Base, metaclass=Meta):\n    """A point."""\n\n    x: float = 0.0\n    y: float = origin\n\n    def norm(self) -> float:\n        return (self.x ** 2 + y) ** 0.5\n',
+    "class K:\n    k = 1\n    m = k + 1\n    def f(self):\n        return k\n    def g(self):\n        v = k\n        k = 2\n        return v\n",
+    "class O:\n    a = 1\n    class I:\n        b = a\n        def h(self):\n            return a, b, len\n    s = [a for _ in range(a)]\n",
+    "class E(Exception):\n    pass\n\n\nclass F: x = 1\n",
     "\n\n\n",
     "# only a comment\n",
     "pass",
@@ -101,7 +105,6 @@ ACCEPTED = [
 
 #: Cells the fast path must hand to libcst.
 REFUSED = [
-    "class C:\n    k = 1\n",
     "if (n := 10) > 5:\n    pass\n",
     "def f():\n    global G\n    G = 1\n",
     "def o():\n    v = 1\n    def i():\n        nonlocal v\n",

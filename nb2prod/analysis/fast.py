@@ -11,7 +11,9 @@ that rewrites a cell re-parses it with libcst, as after a cache hit):
   libcst's visiting order (each assignment-like node raises the scope's counter when
   it is left), otherwise the read resolves in the enclosing scope; parameters'
   defaults and annotations, decorators and return annotations are read in the
-  enclosing scope; a name is a builtin when ``builtins`` has it;
+  enclosing scope; a class body is invisible to the scopes inside it, except where
+  libcst's fallback for a read before its scope's assignment looks at the enclosing
+  scope's own names first; a name is a builtin when ``builtins`` has it;
 * the order of each statement's bindings (the order in which names first enter the
   global scope), its reads sorted by position (columns in characters, not bytes);
 * the text of each statement as libcst's code generation splits the cell: the cell's
@@ -19,8 +21,7 @@ that rewrites a cell re-parses it with libcst, as after a cache hit):
   the second, and the comment lines after a compound statement that are indented at
   least as deep as its last block belong to it.
 
-Anything outside the subset gives None and the cell goes to libcst: classes (class
-scopes), walruses, ``global``, ``nonlocal``, ``match``, ``except*``,
+Anything outside the subset gives None and the cell goes to libcst: walruses, ``global``, ``nonlocal``, ``match``, ``except*``,
 strings libcst would parse
 as annotations, dotted imports without ``as`` (libcst resolves ``a.b`` reads against
 them), the IPython-only names (their diagnostics), CR and form feeds.
@@ -41,6 +42,7 @@ from nb2prod.analysis.model import ImportBinding, Kind, NameUse, Statement
 _IPYTHON_ONLY = ("get_ipython", "display")
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DEFINITIONS = (*_FUNCTIONS, ast.ClassDef)
 _SIMPLE = (
     ast.Assign,
     ast.AugAssign,
@@ -82,6 +84,8 @@ class _Scope:
     """A global or function scope as libcst models it."""
 
     parent: _Scope | None
+    #: A class body: invisible to the scopes inside it (its methods).
+    is_class: bool = False
     #: libcst's ``_assignment_count``: raised on leaving each assignment-like node.
     count: int = 0
     #: Each name assigned here, with the counter value of each assignment.
@@ -172,7 +176,7 @@ class _Cell:
     def _span(self, group: list[ast.stmt]) -> tuple[int, int]:
         first = group[0]
         lines = [first.lineno]
-        if isinstance(first, _FUNCTIONS):
+        if isinstance(first, _DEFINITIONS):
             lines += [d.lineno for d in first.decorator_list]
         return min(lines), group[-1].end_lineno or group[-1].lineno
 
@@ -214,7 +218,7 @@ class _Cell:
                 or (node.handlers[-1].body if node.handlers else [])
                 or node.body
             )
-        elif isinstance(node, (*_FUNCTIONS, ast.With, ast.AsyncWith)):
+        elif isinstance(node, (*_DEFINITIONS, ast.With, ast.AsyncWith)):
             body = node.body
         else:
             raise Unsupported(type(node).__name__)
@@ -267,6 +271,9 @@ class _Cell:
         if isinstance(node, _FUNCTIONS):
             kind = Kind.FUNCTION
             binds = [node.name]
+        elif isinstance(node, ast.ClassDef):
+            kind = Kind.CLASS
+            binds = [node.name]
         elif isinstance(node, _SIMPLE):
             if imports and all(
                 isinstance(n, ast.Import | ast.ImportFrom) for n in group
@@ -279,6 +286,8 @@ class _Cell:
             kind = Kind.COMPOUND if binds else Kind.OTHER
         docstring = None
         annotated = True
+        if isinstance(node, ast.ClassDef):
+            docstring = ast.get_docstring(node)
         if isinstance(node, _FUNCTIONS):
             docstring = ast.get_docstring(node)
             arguments = node.args
@@ -335,6 +344,8 @@ class _Cell:
     def _statement(self, node: ast.stmt, scope: _Scope) -> None:
         if isinstance(node, _FUNCTIONS):
             self._function(node, scope)
+        elif isinstance(node, ast.ClassDef):
+            self._class(node, scope)
         elif isinstance(node, ast.Assign):
             for target in node.targets:
                 self._target(target, scope)
@@ -419,6 +430,19 @@ class _Cell:
             self._expression(decorator, scope)
         if node.returns is not None:
             self._annotation(node.returns, scope)
+        scope.count += 1
+
+    def _class(self, node: ast.ClassDef, scope: _Scope) -> None:
+        """libcst's order: the name, the decorators, the bases and keywords in the
+        enclosing scope, then the body in the class's scope."""
+        self._assign(scope, node.name)
+        for decorator in node.decorator_list:
+            self._expression(decorator, scope)
+        for base in node.bases:
+            self._expression(base, scope)
+        for keyword in node.keywords:
+            self._expression(keyword.value, scope)
+        self._body(node.body, _Scope(scope, is_class=True))
         scope.count += 1
 
     def _parameters(
@@ -555,6 +579,7 @@ def _compound(node: ast.stmt) -> bool:
         node,
         ast.FunctionDef
         | ast.AsyncFunctionDef
+        | ast.ClassDef
         | ast.If
         | ast.For
         | ast.AsyncFor
@@ -566,11 +591,14 @@ def _compound(node: ast.stmt) -> bool:
 
 
 def _owner(scope: _Scope | None, name: str) -> _Scope | None:
-    """The nearest scope, from ``scope`` out, that assigns ``name`` anywhere."""
+    """The nearest scope that assigns ``name`` anywhere: ``scope`` itself, then the
+    scopes around it that are not class bodies (libcst's ``_next_visible_parent``)."""
+    if scope is not None and name in scope.assigned:
+        return scope
     while scope is not None:
-        if name in scope.assigned:
-            return scope
         scope = scope.parent
+        if scope is not None and not scope.is_class and name in scope.assigned:
+            return scope
     return None
 
 
