@@ -146,7 +146,7 @@ def _fast(source: str) -> tuple[Statement, ...] | None:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return fast.statements(tree, source)
+    return fast.strict_statements(tree, source)
 
 
 def _same(source: str, found: tuple[Statement, ...]) -> None:

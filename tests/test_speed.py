@@ -193,8 +193,8 @@ def _large(tmp_path: Path) -> tuple[Notebook, list[RoledCell]]:
     path = tmp_path / "many.ipynb"
     document = large_notebook(parallel.MIN_DEEP_CELLS + 2)
     for cell in document["cells"]:  # type: ignore[attr-defined]
-        if cell["metadata"].get("tags"):  # a comprehension: libcst's, not ast's
-            cell["source"] += "\nsquares = [n * n for n in range(3)]\n"
+        if cell["metadata"].get("tags"):  # a walrus: libcst's, not ast's
+            cell["source"] += "\nif (squares := 3):\n    pass\n"
     path.write_text(json.dumps(document))
     notebook = read_notebook(path)
     return notebook, list(select(notebook, load_vocabulary()).cells)
