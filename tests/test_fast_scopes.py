@@ -69,6 +69,7 @@ ACCEPTED = [
     "def f():\n\treturn 1\n\t# tab\n\nx = 1",
     "x = (1,\n     2); y = 3\nz = 4",
     "x = 1 \\\n  + 2\n",
+    "x = 1; \\\ny = 2\nz = 3 \\\n ; w = 4  # c; d\nv = 5;\n",
     "def f():\n    'doc'\n\n\ndef g():\n    '''Many\n\n       lines.\n    '''\n    return 1\n",
     "def f(): 'one line'\n",
     "def f():\n    b'bytes' \n    return 1\n",
@@ -119,6 +120,7 @@ REFUSED = [
     "from typing import cast\nv = cast('int', w)\n",
     "import os.path\nx = os.path.join('a')\n",
     "display(x)\n",
+    "ﬁle = 1\n",
     "x = 1\r\ny = 2\r\n",
 ]
 

@@ -18,7 +18,8 @@ that rewrites a cell re-parses it with libcst, as after a cache hit):
 Anything outside the subset gives None and the cell goes to libcst: walruses,
 ``global``, ``nonlocal``, ``match``, ``except*``, strings libcst would parse as
 annotations, dotted imports without ``as`` (libcst resolves ``a.b`` reads against
-them), the IPython-only names (their diagnostics), CR and form feeds.
+them), the IPython-only names (their diagnostics), CR and form feeds, and text that
+NFKC normalization changes (``ast`` normalizes identifiers, libcst does not).
 ``tests/test_fast_scopes.py`` compares both paths on every cell of the golden cases,
 the samples, the corpus and the fuzz fragments and on snippets aimed at each rule.
 """
@@ -26,6 +27,7 @@ the samples, the corpus and the fuzz fragments and on snippets aimed at each rul
 from __future__ import annotations
 
 import ast
+import unicodedata
 
 from nb2prod.analysis.fast_scopes import Access, Unsupported, Walk
 from nb2prod.analysis.model import ImportBinding, Kind, NameUse, Statement
@@ -70,6 +72,8 @@ def strict_statements(tree: ast.Module, source: str) -> tuple[Statement, ...] | 
         return None
     if any(name in source for name in _IPYTHON_ONLY):
         return None
+    if not source.isascii() and unicodedata.normalize("NFKC", source) != source:
+        return None  # ast normalizes identifiers (NFKC), libcst keeps their spelling
     try:
         return _Cell(tree, source).statements()
     except Unsupported:
@@ -121,7 +125,7 @@ class _Cell:
 
     def _groups(self) -> list[list[ast.stmt]]:
         """Top-level statements as libcst's module body has them: simple statements
-        sharing a line (``a = 1; b = 2``) are one."""
+        sharing a logical line (``a = 1; b = 2``, also across a backslash) are one."""
         groups: list[list[ast.stmt]] = []
         for node in self.tree.body:
             if not isinstance(node, _SIMPLE) and not _compound(node):
@@ -131,12 +135,24 @@ class _Cell:
                 previous is not None
                 and isinstance(node, _SIMPLE)
                 and isinstance(previous, _SIMPLE)
-                and node.lineno == previous.end_lineno
+                and self._after_semicolon(previous, node)
             ):
                 groups[-1].append(node)
             else:
                 groups.append([node])
         return groups
+
+    def _after_semicolon(self, previous: ast.stmt, node: ast.stmt) -> bool:
+        """Whether only a ``;`` (and blanks, backslash continuations) separates them."""
+        end_line = previous.end_lineno or previous.lineno
+        end = self.lines[end_line - 1].encode()[previous.end_col_offset or 0 :]
+        if end_line == node.lineno:
+            between = end[: node.col_offset - (previous.end_col_offset or 0)].decode()
+        else:
+            middle = self.lines[end_line : node.lineno - 1]
+            start = self.lines[node.lineno - 1].encode()[: node.col_offset]
+            between = "\n".join([end.decode(), *middle, start.decode()])
+        return between.replace("\\\n", "").lstrip(" \t").startswith(";")
 
     def _span(self, group: list[ast.stmt]) -> tuple[int, int]:
         first = group[0]
