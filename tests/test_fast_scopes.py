@@ -207,3 +207,31 @@ def test_every_known_cell_the_fast_path_takes_agrees_with_libcst() -> None:
         _same(masked, found)
         taken += 1
     assert taken >= 150, f"only {taken} cells took the fast path"
+
+
+#: What may come between two cells joined into one (comments at every indentation,
+#: blank lines, nothing).
+SEPARATORS = ["", "\n", "\n\n# between\n", "    # indented\n", "        # deeper\n\n"]
+
+
+def test_cells_joined_at_random_agree_with_libcst() -> None:
+    """Binding order across statements, comments after blocks, names bound in one
+    cell and read in the next: 400 cells made of 2-4 known cells each."""
+    import random
+
+    rng = random.Random(15)
+    pool = [s.rstrip("\n") + "\n" for s in [*ACCEPTED, *_all_cells()] if _fast(s)]
+    taken = 0
+    for _ in range(400):
+        parts = rng.sample(pool, rng.randint(2, 4))
+        source = "".join(p + rng.choice(SEPARATORS) for p in parts)
+        found = _fast(source)
+        if found is None:
+            continue
+        try:
+            cst.parse_module(source)
+        except (cst.ParserSyntaxError, RecursionError):
+            continue
+        _same(source, found)
+        taken += 1
+    assert taken >= 300

@@ -143,7 +143,8 @@ class _Cell:
         return groups
 
     def _after_semicolon(self, previous: ast.stmt, node: ast.stmt) -> bool:
-        """Whether only a ``;`` (and blanks, backslash continuations) separates them."""
+        """Whether only a ``;`` (and blanks, backslash continuations) separates them
+        on one logical line."""
         end_line = previous.end_lineno or previous.lineno
         end = self.lines[end_line - 1].encode()[previous.end_col_offset or 0 :]
         if end_line == node.lineno:
@@ -152,7 +153,7 @@ class _Cell:
             middle = self.lines[end_line : node.lineno - 1]
             start = self.lines[node.lineno - 1].encode()[: node.col_offset]
             between = "\n".join([end.decode(), *middle, start.decode()])
-        return between.replace("\\\n", "").lstrip(" \t").startswith(";")
+        return between.replace("\\\n", "").strip(" \t") == ";"
 
     def _span(self, group: list[ast.stmt]) -> tuple[int, int]:
         first = group[0]
