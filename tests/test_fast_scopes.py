@@ -235,3 +235,31 @@ def test_cells_joined_at_random_agree_with_libcst() -> None:
         _same(source, found)
         taken += 1
     assert taken >= 300
+
+
+@pytest.mark.parametrize(
+    "module", ["textwrap", "shlex", "fractions", "statistics", "string", "calendar"]
+)
+def test_standard_library_code_agrees_with_libcst(module: str) -> None:
+    """Real code: the standard library module cut into cells of 4 statements."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    text = Path(spec.origin).read_text("utf-8")
+    lines = text.split("\n")
+    body = ast.parse(text).body
+
+    def first(node: ast.stmt) -> int:
+        decorators = getattr(node, "decorator_list", [])
+        return min([node.lineno, *(d.lineno for d in decorators)])
+
+    taken = 0
+    for index in range(0, len(body), 4):
+        end = first(body[index + 4]) - 1 if index + 4 < len(body) else len(lines)
+        source = "\n".join(lines[first(body[index]) - 1 : end]) + "\n"
+        found = _fast(source)
+        if found is not None:
+            _same(source, found)
+            taken += 1
+    assert taken >= 3
