@@ -106,6 +106,7 @@ class Walk:
         )
 
     def statement(self, node: ast.stmt, scope: Scope) -> None:
+        """Record the statement's assignments and reads in libcst's visiting order."""
         if isinstance(node, _FUNCTIONS):
             self._function(node, scope)
         elif isinstance(node, ast.ClassDef):
