@@ -49,14 +49,23 @@ def _batch(texts: list[str]) -> list[str]:
 
     Whole modules are cached only by :func:`format_files`, after their proof, as
     :func:`format_source` caches them; pieces as :func:`_black` caches them.
+
+    The proof runs where each piece is formatted (the helper proves its half): a
+    module cut between top-level statements parses exactly when each piece does,
+    since every piece ends with the tokenizer back at column 0 outside any bracket
+    or string, and ``file_input`` is a sequence of statements. The one exception is
+    ``from __future__``, whose flags change how the rest of a module parses, so a
+    module that mentions it is parsed whole. Pieces from the cache are parsed here.
     """
     split = [_pieces(text) for text in texts]
     pieces = [piece for parts in split if parts is not None for piece in parts]
     wholes = [text for text, parts in zip(texts, split, strict=True) if parts is None]
     formatted_wholes: list[str] = []
+    fresh: set[str] = set()
 
     def together(missing: list[str]) -> list[str]:
-        results = _black_pieces([*missing, *wholes])
+        results = _black_pieces([*missing, *wholes])  # each one proven
+        fresh.update(missing)
         formatted_wholes.extend(results[len(missing) :])
         return results[: len(missing)]
 
@@ -65,10 +74,15 @@ def _batch(texts: list[str]) -> list[str]:
     results = []
     for parts in split:
         if parts is None:
-            result = next(next_whole)
-        else:
-            result = chunks.join([next(formatted_pieces) for _ in parts])
-        ast.parse(result)
+            results.append(next(next_whole))
+            continue
+        done = [next(formatted_pieces) for _ in parts]
+        for piece, formatted in zip(parts, done, strict=True):
+            if piece not in fresh:
+                ast.parse(formatted)
+        result = chunks.join(done)
+        if "__future__" in result:
+            ast.parse(result)
         results.append(result)
     return results
 
@@ -100,7 +114,14 @@ def _black_whole(text: str) -> str:
 
 
 def _black_pieces(pieces: list[str]) -> list[str]:
-    return map_in_two(pieces, _black_whole, _line_count, MIN_PARALLEL_LINES)
+    return map_in_two(pieces, _black_proven, _line_count, MIN_PARALLEL_LINES)
+
+
+def _black_proven(text: str) -> str:
+    """black, and the proof that its output parses, in the process that formats it."""
+    formatted = _black_whole(text)
+    ast.parse(formatted)
+    return formatted
 
 
 def _line_count(text: str) -> int:
