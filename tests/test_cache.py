@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from nb2prod.analysis import cache
+from nb2prod.analysis import cache, entries
 from nb2prod.notebook.read import read_notebook
 from nb2prod.pipeline import generate
 from nb2prod.settings import DEFAULT_CACHE_BYTES, job_for
@@ -163,3 +163,55 @@ def test_black_output_that_does_not_parse_is_an_error_and_never_cached(
     assert formatting.format_source("pkg/f.py", "x  =  1\n") == "x = 1\n"
     with pytest.raises(GeneratedCodeError, match=r"invalid Python in pkg/g\.py"):
         formatting.format_source("pkg/g.py", "def (\n")  # black refuses it
+
+
+def test_many_analyses_are_stored_by_a_thread_that_is_waited_for(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold run's thousands of entries are written meanwhile, never half-read."""
+    import json
+    import threading
+
+    from test_speed import large_notebook
+
+    from nb2prod.analysis import parallel
+    from nb2prod.notebook.tags import select
+    from nb2prod.notebook.vocabulary import load_vocabulary
+
+    path = tmp_path / "many.ipynb"
+    path.write_text(json.dumps(large_notebook(entries.MIN_BACKGROUND_ENTRIES)))
+    notebook = read_notebook(path)
+    roled = list(select(notebook, load_vocabulary()).cells)
+    first = cache.analysed_all(notebook, roled)
+    assert [t for t in threading.enumerate() if t.name == "nb2prod-cache"]
+    analysed: list[int] = []
+    real = parallel.analyse_all
+
+    def counting(*args: object, **kwargs: object) -> object:
+        analysed.append(len(args[1]))  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache, "analyse_all", counting)
+    second = cache.analysed_all(notebook, roled)  # waits for the writer first
+    assert analysed == [0]  # every cell from the cache
+    assert [cache._without_nodes(a) for a in first] == second
+    assert not entries._writers
+    writing = [t for t in threading.enumerate() if t.name == "nb2prod-cache"]
+    assert not writing  # so black's helper may fork
+
+
+def test_a_planted_link_in_the_cache_is_replaced_not_followed(cache_dir: Path) -> None:
+    outside = cache_dir.parent / "victim.txt"
+    outside.write_text("keep")
+    assert (
+        cache.formatted("x  =  1\n", lambda t: "x = 1\n") == "x = 1\n"
+    )  # makes the key
+    key = cache._key("black", "y  =  2\n")
+    shard = cache_dir / key[:2]
+    shard.mkdir(exist_ok=True)
+    planted = shard / f"tmp{key}.{os.getpid()}"
+    planted.symlink_to(outside)
+    assert cache.formatted("y  =  2\n", lambda t: "y = 2\n") == "y = 2\n"
+    assert outside.read_text() == "keep"
+    assert not planted.exists() and not planted.is_symlink()
+    assert cache.formatted("y  =  2\n", lambda t: "wrong\n") == "y = 2\n"  # stored

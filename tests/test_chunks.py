@@ -328,3 +328,78 @@ def test_map_in_two_shares_the_work_with_a_helper_that_may_die() -> None:
     assert len(set(pids[:5])) == 1 and pids[0] != os.getpid()  # the helper's half
     assert set(pids[5:]) == {os.getpid()}
     assert parallel.map_in_two(list(range(10)), _die, lambda _: 1, 2) == list(range(10))
+
+
+def test_modules_formatted_in_one_batch_are_those_formatted_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """format_files formats every uncached module's pieces in one helper batch; the
+    result, and the error naming a module black refuses, are format_source's."""
+    from nb2prod.errors import GeneratedCodeError
+
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("NB2PROD_NO_CACHE", raising=False)
+    monkeypatch.setattr(formatting, "MIN_PARALLEL_LINES", 10)  # fork for this batch
+    split = "".join(
+        f"\n\n# --- From cell {i} [id c{i}] ---\ndef f{i}(x):\n    return x+{i}\n"
+        for i in range(40)
+    )
+    files = {
+        "pkg/features.py": split,
+        "pkg/small.py": "x  =  [1,\n  2]\n",
+        "README.md": "x  =  1\n",
+        "tests/other.py": "def g( a ):\n  return a\n",
+    }
+    batched = formatting.format_files(files)
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "other"))
+    alone = {
+        path: formatting.format_source(path, text) if path.endswith(".py") else text
+        for path, text in files.items()
+    }
+    assert batched == alone
+    assert batched["README.md"] == files["README.md"]
+    again = formatting.format_files(files)  # from the cache now
+    assert again == batched
+    broken = {**files, "pkg/bad.py": "def (\n"}
+    with pytest.raises(GeneratedCodeError, match=r"invalid Python in pkg/bad\.py"):
+        formatting.format_files(broken)
+
+
+def test_each_piece_is_proven_where_it_is_formatted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A piece black breaks is an error naming its module, in the helper too, and is
+    never cached; a module that mentions __future__ is also parsed whole."""
+    from nb2prod.errors import GeneratedCodeError
+
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("NB2PROD_NO_CACHE", raising=False)
+    monkeypatch.setattr(formatting, "MIN_PARALLEL_LINES", 10)  # the helper takes part
+    module = "".join(
+        f"\n\n# --- From cell {i} [id c{i}] ---\ndef f{i}(x):\n    return x+{i}\n"
+        for i in range(40)
+    )
+    pieces = chunks.split(module)
+    assert pieces is not None and len(pieces) > 2
+    real = formatting._black_whole
+    for broken in (pieces[0], pieces[-1]):  # the helper's half, then the parent's
+
+        def breaking(text: str, broken: str = broken) -> str:
+            return "def broken(:\n" if text == broken else real(text)
+
+        monkeypatch.setattr(formatting, "_black_whole", breaking)
+        with pytest.raises(GeneratedCodeError, match=r"invalid Python in pkg/f\.py"):
+            formatting.format_files({"pkg/f.py": module})
+    monkeypatch.setattr(formatting, "_black_whole", real)
+    assert formatting.format_files({"pkg/f.py": module})["pkg/f.py"] == real(module)
+    parsed: list[str] = []
+    real_parse = formatting.ast.parse
+
+    def counting(text: str, *args: object, **kwargs: object) -> object:
+        parsed.append(text)
+        return real_parse(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(formatting.ast, "parse", counting)
+    future = "from __future__ import annotations\n" + module.replace("f3", "g3")
+    done = formatting.format_files({"pkg/g.py": future})["pkg/g.py"]
+    assert done in parsed  # the whole module, once joined

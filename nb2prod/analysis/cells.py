@@ -2,7 +2,8 @@
 
 Cells that ship code (export, feature, predict) and test cells get the full scope
 analysis; the others only need the names they assign, which Python's own ``ast``
-finds far faster.
+finds far faster. The full analysis of a cell whose constructs are simple comes from
+``ast`` too (:mod:`nb2prod.analysis.fast`, the same result without libcst nodes).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from nb2prod.analysis import fast
 from nb2prod.analysis.magics import Fate, IPythonLine, MaskedCell, mask, rule_for
 from nb2prod.analysis.model import CellAnalysis, ImportBinding, Kind, NameUse, Statement
 from nb2prod.analysis.positions import positions_and_code
@@ -34,7 +36,7 @@ from nb2prod.analysis.statements import (
     pattern_names,
     statement_kind,
 )
-from nb2prod.analysis.syntax import TOO_DEEP, refuse_before_libcst, shallow
+from nb2prod.analysis.syntax import TOO_DEEP, parse_checked, shallow
 from nb2prod.errors import Diagnostic, Location, error, warning
 from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.tags import RoledCell
@@ -47,6 +49,7 @@ __all__ = [
     "NameUse",
     "Statement",
     "analyse",
+    "analyse_quickly",
     "hydrate",
     "is_deep",
 ]
@@ -57,6 +60,18 @@ IPYTHON_ONLY = frozenset({"get_ipython", "display"})
 
 def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
     """Analyse one code cell: deeply if it ships code or is a test, else cheaply."""
+    found = _analyse(notebook, cell, libcst=True)
+    assert found is not None  # libcst was allowed
+    return found
+
+
+def analyse_quickly(notebook: Notebook, cell: RoledCell) -> CellAnalysis | None:
+    """:func:`analyse`, or None when that needs libcst (a deep cell outside the
+    subset :mod:`nb2prod.analysis.fast` reproduces)."""
+    return _analyse(notebook, cell, libcst=False)
+
+
+def _analyse(notebook: Notebook, cell: RoledCell, libcst: bool) -> CellAnalysis | None:
     deep = is_deep(cell)
     masked = mask(cell.source)
     here = _Here(notebook, cell)
@@ -69,10 +84,15 @@ def analyse(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
         return CellAnalysis(
             cell, cheap or (), (), masked.cell_magic, parsed=cheap is not None
         )
-    refused = refuse_before_libcst(masked.source, here)
+    refused, tree = parse_checked(masked.source, here)
     statements: tuple[Statement, ...] = ()
     found: list[Diagnostic] = []
-    if refused is None:
+    quick = None if tree is None else fast.statements(tree, masked.source)
+    if quick is not None:
+        statements = quick  # what libcst would give, without its nodes
+    elif refused is None:
+        if not libcst:
+            return None
         try:
             module = cst.parse_module(masked.source)
             statements, found = _deep(module, masked.source, here)

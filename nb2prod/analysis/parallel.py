@@ -1,8 +1,9 @@
-"""Analyse many cells on two cores: a forked helper takes half of the deep cells.
+"""Analyse many cells on two cores: a forked helper takes half of the libcst cells.
 
-A cold convert of a large notebook spends most of its time in libcst's scope
-analysis of the cells that ship code, one cell at a time and independent of the
-others, so the work splits by cell. The helper process is forked (it inherits the
+Most cells are analysed from Python's ``ast`` (:mod:`nb2prod.analysis.fast`), far
+faster than forking; what is left is libcst's scope analysis of the cells outside
+that subset, one cell at a time and independent of the others, so that work splits
+by cell. The helper process is forked (it inherits the
 imported modules and the notebook, nothing is re-imported or sent to it) and
 sends back analyses without their libcst nodes, exactly what a cache hit gives;
 :func:`nb2prod.analysis.cells.hydrate` re-parses the few cells whose nodes are
@@ -21,11 +22,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
-from nb2prod.analysis.cells import CellAnalysis, analyse, is_deep
+from nb2prod.analysis.cells import CellAnalysis, analyse, analyse_quickly
 from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.tags import RoledCell
 
-#: Fewer deep cells than this are analysed here: forking costs more than it saves.
+#: Fewer cells needing libcst than this are analysed here: forking costs more.
 MIN_DEEP_CELLS = 48
 
 
@@ -34,22 +35,21 @@ def analyse_all(
     cells: Sequence[RoledCell],
     storable: Callable[[CellAnalysis], CellAnalysis],
 ) -> list[CellAnalysis]:
-    """``analyse`` of each cell, in order; half the deep cells in a helper when it pays.
+    """``analyse`` of each cell, in order; the cells that need libcst shared with a
+    helper when there are enough of them.
 
     ``storable`` strips what cannot cross a process (the libcst nodes).
     """
-    deep = [index for index, cell in enumerate(cells) if is_deep(cell)]
-    taken = set(deep)
-    order = deep + [index for index in range(len(cells)) if index not in taken]
-    analysed = map_in_two(
-        [cells[i] for i in order],
+    results = [analyse_quickly(notebook, cell) for cell in cells]
+    rest = [index for index, found in enumerate(results) if found is None]
+    slow = map_in_two(
+        [cells[i] for i in rest],
         lambda cell: analyse(notebook, cell),
-        lambda cell: 1 if is_deep(cell) else 0,
+        lambda cell: 1,
         MIN_DEEP_CELLS,
         send=storable,
     )
-    results: list[CellAnalysis | None] = [None] * len(cells)
-    for index, analysis in zip(order, analysed, strict=True):
+    for index, analysis in zip(rest, slow, strict=True):
         results[index] = analysis
     return [r for r in results if r is not None]  # every one is set by now
 

@@ -24,18 +24,25 @@ def refuse_before_libcst(
     source: str, here: Callable[..., Location]
 ) -> Diagnostic | None:
     """Python's own parser first: its errors read better, and it guards depth."""
+    return parse_checked(source, here)[0]
+
+
+def parse_checked(
+    source: str, here: Callable[..., Location]
+) -> tuple[Diagnostic | None, ast.Module | None]:
+    """:func:`refuse_before_libcst`'s objection, or None and the parsed tree."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
         column = exc.offset if exc.offset and exc.offset > 0 else None
-        return error(f"syntax error: {exc.msg}", here(exc.lineno, column))
+        return error(f"syntax error: {exc.msg}", here(exc.lineno, column)), None
     except (MemoryError, RecursionError, ValueError) as exc:
         detail = TOO_DEEP if not isinstance(exc, ValueError) else f"cannot parse: {exc}"
-        return error(detail, here())
+        return error(detail, here()), None
     depth, line = _depth(tree)
     if depth > MAX_DEPTH:
-        return error(TOO_DEEP, here(line))
-    return None
+        return error(TOO_DEEP, here(line)), None
+    return None, tree
 
 
 def _depth(tree: ast.AST) -> tuple[int, int | None]:

@@ -46,11 +46,68 @@ def _invalid_input() -> type[Exception]:
 
 
 def format_files(files: dict[str, str]) -> dict[str, str]:
-    """The same files with every ``.py`` one black-formatted and parse-checked."""
-    return {
-        path: format_source(path, text) if path.endswith(".py") else text
-        for path, text in files.items()
-    }
+    """The same files with every ``.py`` one black-formatted and parse-checked.
+
+    The modules not in the cache are formatted in one batch (:func:`_batch`), so that
+    one forked helper shares the work of all of them, not only of the largest.
+    """
+    paths = [path for path in files if path.endswith(".py")]
+    try:
+        done = cache.formatted_all([files[path] for path in paths], _batch)
+    except (_invalid_input(), SyntaxError):
+        # One module at a time, so that the error names the module and its lines.
+        done = [format_source(path, files[path]) for path in paths]
+    formatted = dict(zip(paths, done, strict=True))
+    return {path: formatted.get(path, text) for path, text in files.items()}
+
+
+def _batch(texts: list[str]) -> list[str]:
+    """:func:`_proven` of each text: the uncached pieces of the modules that split and
+    the modules that do not, formatted in one :func:`_black_pieces` call.
+
+    Whole modules are cached only by :func:`format_files`, after their proof, as
+    :func:`format_source` caches them; pieces as :func:`_black` caches them.
+
+    The proof runs where each piece is formatted (the helper proves its half): a
+    module cut between top-level statements parses exactly when each piece does,
+    since every piece ends with the tokenizer back at column 0 outside any bracket
+    or string, and ``file_input`` is a sequence of statements. The one exception is
+    ``from __future__``, whose flags change how the rest of a module parses, so a
+    module that mentions it is parsed whole. Pieces from the cache are parsed here.
+    """
+    split = [_pieces(text) for text in texts]
+    pieces = [piece for parts in split if parts is not None for piece in parts]
+    wholes = [text for text, parts in zip(texts, split, strict=True) if parts is None]
+    formatted_wholes: list[str] = []
+    fresh: set[str] = set()
+
+    def together(missing: list[str]) -> list[str]:
+        results = _black_pieces([*missing, *wholes])  # each one proven
+        fresh.update(missing)
+        formatted_wholes.extend(results[len(missing) :])
+        return results[: len(missing)]
+
+    formatted_pieces = iter(cache.formatted_all(pieces, together))
+    next_whole = iter(formatted_wholes)
+    results = []
+    for parts in split:
+        if parts is None:
+            results.append(next(next_whole))
+            continue
+        done = [next(formatted_pieces) for _ in parts]
+        for piece, formatted in zip(parts, done, strict=True):
+            if piece not in fresh:
+                ast.parse(formatted)
+        result = chunks.join(done)
+        if "__future__" in result:
+            ast.parse(result)
+        results.append(result)
+    return results
+
+
+def _pieces(text: str) -> list[str] | None:
+    """The pieces :func:`_black` formats ``text`` in, or None to format it whole."""
+    return chunks.split(text) if BLACK_VERSION.startswith(PIECES_FOR) else None
 
 
 def _black(text: str) -> str:
@@ -61,7 +118,7 @@ def _black(text: str) -> str:
     the uncached ones are shared with a forked helper on a second core. Only with
     the black releases that argument covers (:data:`PIECES_FOR`).
     """
-    pieces = chunks.split(text) if BLACK_VERSION.startswith(PIECES_FOR) else None
+    pieces = _pieces(text)
     if pieces is None:
         return _black_whole(text)
     try:
@@ -77,7 +134,14 @@ def _black_whole(text: str) -> str:
 
 
 def _black_pieces(pieces: list[str]) -> list[str]:
-    return map_in_two(pieces, _black_whole, _line_count, MIN_PARALLEL_LINES)
+    return map_in_two(pieces, _black_proven, _line_count, MIN_PARALLEL_LINES)
+
+
+def _black_proven(text: str) -> str:
+    """black, and the proof that its output parses, in the process that formats it."""
+    formatted = _black_whole(text)
+    ast.parse(formatted)
+    return formatted
 
 
 def _line_count(text: str) -> int:

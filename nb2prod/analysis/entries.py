@@ -1,0 +1,230 @@
+"""nb2prod's cache on disk: entries written whole, checked before use, evicted.
+
+An entry is a pickle under the hex digest of its key, in a shard folder named by the
+digest's first two digits. It carries an HMAC made with a key only this user can
+read (``key``, mode 0600, in the cache folder): an entry planted by anyone else,
+who can write the folder but not read the key, is a miss, never unpickled. Each
+read marks its entry used (its modification time); :func:`trim` removes the least
+recently used ones. What is kept, and under which key, is :mod:`.cache`'s business.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import os
+import pickle
+import secrets
+import stat
+import threading
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+
+def folder() -> Path | None:
+    """The cache folder, or None when caching is off."""
+    if os.environ.get("NB2PROD_NO_CACHE"):
+        return None
+    if os.environ.get("NB2PROD_CACHE_DIR"):
+        return Path(os.environ["NB2PROD_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nb2prod"
+
+
+def load(key: str) -> object:
+    root = folder()
+    secret = _secret(root) if root is not None else None
+    if root is None or secret is None:
+        return None
+    path = _entry_path(root, key)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    mac, body = data[:_MAC_SIZE], data[_MAC_SIZE:]
+    if not hmac.compare_digest(mac, hmac.digest(secret, body, "sha256")):
+        return None  # planted or damaged: never unpickled
+    try:
+        value = pickle.loads(body)
+    except Exception:  # from another version: recompute
+        return None
+    _touch(path)
+    return value
+
+
+def _entry_path(root: Path, key: str) -> str:
+    """Where the entry ``key`` lives (a string: thousands of entries are read a run)."""
+    return os.path.join(root, key[:2], key)
+
+
+def _touch(path: str) -> None:
+    """Mark an entry used now, for the least-recently-used eviction."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def store(key: str, value: object) -> None:
+    root = folder()
+    secret = _secret(root) if root is not None else None
+    if root is None or secret is None:
+        return
+    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    # A cold run stores thousands of entries: NamedTemporaryFile and a mkdir each
+    # cost more than the writing itself.
+    shard = root / key[:2]
+    temporary = shard / f"tmp{key}.{os.getpid()}"  # evictable, as "tmp..." names are
+    try:
+        handle = _create(temporary)
+        try:
+            os.write(handle, hmac.digest(secret, body, "sha256") + body)
+        finally:
+            os.close(handle)
+        temporary.replace(shard / key)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        return  # a read-only or full cache only costs speed
+    _written[root] = True
+
+
+#: A new file only, never through a symbolic link someone planted in the folder.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _create(path: Path) -> int:
+    """Open a new file for writing; its shard folder is made when missing, and a
+    temporary file a crashed process with this pid left is replaced."""
+    for _ in range(2):
+        try:
+            return os.open(path, _CREATE, 0o600)
+        except FileExistsError:
+            path.unlink()
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, _CREATE, 0o600)
+
+
+#: Entries are written by a thread when there are at least this many.
+MIN_BACKGROUND_ENTRIES = 64
+
+#: The threads writing entries now.
+_writers: list[threading.Thread] = []
+
+
+def store_meanwhile(entries: Sequence[tuple[str, object]]) -> None:
+    """Store the entries, in a thread when there are many.
+
+    Creating thousands of files is mostly the kernel's work, which the thread does
+    on the other core while this one plans and renders. :func:`settle` waits for
+    it; every function of this module that reads analyses or black's output, trims
+    the cache, or may fork (black's helper), calls it first, and Python waits for
+    it before exiting. :func:`recalled` and :func:`keep` do not wait: their entries
+    are others, and each entry is written whole and renamed into place.
+    """
+    if len(entries) < MIN_BACKGROUND_ENTRIES:
+        for key, value in entries:
+            store(key, value)
+        return
+    writer = threading.Thread(target=_store_all, args=(entries,), name="nb2prod-cache")
+    _writers.append(writer)
+    writer.start()
+
+
+def _store_all(entries: Sequence[tuple[str, object]]) -> None:
+    with contextlib.suppress(Exception):  # a failed store only costs speed
+        for key, value in entries:
+            store(key, value)
+
+
+def settle() -> None:
+    """Wait until the entries being stored are written."""
+    while _writers:
+        _writers.pop().join()
+
+
+#: Folders this process stored entries in since the last trim.
+_written: dict[Path, bool] = {}
+
+
+def trim(limit: int) -> int:
+    """Evict the least recently used entries until the cache holds at most ``limit`` bytes.
+
+    Runs only after this process stored something; returns the bytes removed.
+    Anything in the folder that is not an entry (the key, foreign files) is left
+    alone, and an entry that cannot be listed or removed is skipped.
+    """
+    settle()
+    root = folder()
+    if root is None or not _written.pop(root, False):
+        return 0
+    entries: list[tuple[float, int, Path]] = []
+    try:
+        shards = [p for p in root.iterdir() if _is_shard(p.name)]
+    except OSError:
+        return 0
+    for shard in shards:
+        try:
+            with os.scandir(shard) as listing:
+                for item in listing:
+                    if not _is_entry(shard.name, item.name):
+                        continue
+                    status = item.stat(follow_symlinks=False)
+                    if stat.S_ISREG(status.st_mode):
+                        entries.append((status.st_mtime, status.st_size, Path(item)))
+        except OSError:
+            continue
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    entries.sort(key=lambda entry: entry[0])  # least recently used first
+    for _, size, path in entries:
+        if total - removed <= limit:
+            break
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed += size
+    return removed
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_shard(name: str) -> bool:
+    return len(name) == 2 and set(name) <= _HEX
+
+
+def _is_entry(shard: str, name: str) -> bool:
+    """A stored entry (64 hex digits in its shard) or a temporary file left by a crash."""
+    if name.startswith("tmp"):
+        return True
+    return len(name) == 64 and name.startswith(shard) and set(name) <= _HEX
+
+
+_MAC_SIZE = 32
+
+
+@cache
+def _secret(root: Path) -> bytes | None:
+    """This user's cache key, created on first use; None (no cache) if it is unsafe."""
+    path = root / "key"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(handle, "wb") as new:
+                new.write(secrets.token_bytes(32))
+        status = path.lstat()
+        if not stat.S_ISREG(status.st_mode) or status.st_mode & 0o077:
+            return None
+        if hasattr(os, "getuid") and status.st_uid != os.getuid():
+            return None
+        secret = path.read_bytes()
+    except OSError:
+        return None
+    return secret if len(secret) == 32 else None
