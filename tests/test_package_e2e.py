@@ -805,6 +805,43 @@ def test_post_predict_answers_as_fastapis_route_does(
     assert fast[0][3] == "r-1" and fast[2][3] == 32  # a new id for a bad one
 
 
+def test_a_body_validated_whole_is_answered_as_one_parsed_then_validated(
+    packages: dict[str, Package], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bodies up to WHOLE_BODY_BYTES are validated straight from their JSON; an invalid
+    one falls back to parsing and validating slices of rows, which names the problems:
+    every answer is the one the slices give."""
+    serve = packages["churn_classification"].serve
+    row = json.dumps(serve.EXAMPLE["rows"][0])
+
+    def with_value(column: str, token: str) -> str:
+        return row.replace(f'"{column}": ', f'"{column}": {token}, "_": ', 1)
+
+    bodies = [
+        f'{{"rows": [{row}], "extra": 1}}',
+        f'{{"rows": [{row}], "rows": [{with_value("tenure_months", "1e400")}]}}',
+        f'{{"rows": [{with_value("monthly_charges", "NaN")}]}}',
+        f'{{"rows": [{with_value("total_charges", "NaN")}]}}',
+        f'{{"rows": [{with_value("tenure_months", str(2**63))}]}}',
+        f'{{"rows": [{with_value("tenure_months", "3.0")}, {row}]}}',
+        f'{{"rows": [{row}, 1, {{}}]}}',
+        f'{{"rows": [{row}]',
+        f'{{"rows": [{",".join([row] * 1000)}]}}',
+        '{"rows": []}',
+    ]
+    assert len(bodies[-2]) <= serve.WHOLE_BODY_BYTES  # 1,000 rows, in one pass
+    whole = [serve.answer(body.encode(), "id") for body in bodies]
+    monkeypatch.setattr(serve, "WHOLE_BODY_BYTES", 0)
+    sliced = [serve.answer(body.encode(), "id") for body in bodies]
+    assert whole == sliced
+    statuses = [status for status, _ in whole]
+    assert statuses == [200, 422, 422, 200, 422, 200, 422, 422, 200, 422]
+    monkeypatch.setattr(serve, "WHOLE_BODY_BYTES", len(bodies[-2]))
+    monkeypatch.setattr(serve, "MAX_ROWS", 999)  # more rows than allowed: refused
+    status, answer = serve.answer(bodies[-2].encode(), "id")
+    assert status == 422 and b"at most 999 rows per request, not 1000" in answer
+
+
 def test_the_served_frame_is_the_one_every_column_cast_gave(
     packages: dict[str, Package],
 ) -> None:
