@@ -5,9 +5,14 @@ In one run it:
   * times predict() called directly (in this process, the package importable from
     DIR/src) and through HTTP (the package's serve.main running uvicorn on a free
     loopback port; requests sent with one persistent httpx.Client) on a single-row
-    and a 1,000-row input, and prints the medians and the HTTP overhead; and, on
+    and a 1,000-row input, and prints the medians and the HTTP overhead (the calls
+    interleaved, so that each meets the same load; the HTTP ones sent by httpx and
+    again by the standard library's http.client, which costs the client less); and, on
     Linux, the CPU time per call of this process (direct) and of the server
     (/proc/PID/stat), which a loaded machine disturbs less than wall time;
+  * serves the package again with predict() stubbed (it answers at once) and prints
+    the server's CPU time and the wall time per request: the request path alone,
+    the figure a loaded machine disturbs least;
   * writes a 1,000,000-row CSV built from the recorded predict() rows, once, then
     times `python -m <pkg>.batch` on it against a child process that reads it with
     pd.read_csv, calls predict() on the whole frame and writes the same output;
@@ -30,11 +35,13 @@ growth <= 100 MB.
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib
 import importlib.util
 import json
 import math
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -146,22 +153,24 @@ def repeated(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
     return pd.concat([frame] * copies, ignore_index=True).iloc[:rows]
 
 
-def median_ms(action: Callable[[], object], calls: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        action()
-    times = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+#: Put before serve.main() by --stub: predict() answers at once, so the server's
+#: time is the request path's alone (reading, parsing, validation, frame, JSON).
+STUB = (
+    "serve.predict = lambda data: "
+    "[0.5] * len(data) if hasattr(data, '__len__') else 0.5; "
+)
 
 
 @contextmanager
-def serving(package: Package, log: Path) -> Iterator[tuple[str, int]]:
+def serving(
+    package: Package, log: Path, stub: bool = False
+) -> Iterator[tuple[str, int]]:
     """The package's serve.main (uvicorn) on a free port; stopped on exit."""
     port = free_port()
-    start = f"from {package.name}.serve import main; main(['--port', '{port}'])"
+    start = (
+        f"from {package.name} import serve; {STUB if stub else ''}"
+        f"serve.main(['--port', '{port}'])"
+    )
     command = [sys.executable, "-c", start]
     try:
         with served(command, port, log, seconds=30, env=package.env) as (url, process):
@@ -202,10 +211,16 @@ class Latency:
     #: Mean CPU time per call of the direct call and of the server; None off Linux.
     direct_cpu_ms: float | None = None
     server_cpu_ms: float | None = None
+    #: Median time of POST /predict sent with the standard library's http.client.
+    plain_ms: float | None = None
 
     @property
     def overhead_ms(self) -> float:
         return self.http_ms - self.direct_ms
+
+    @property
+    def plain_overhead_ms(self) -> float | None:
+        return None if self.plain_ms is None else self.plain_ms - self.direct_ms
 
     @property
     def cpu_overhead_ms(self) -> float | None:
@@ -239,7 +254,15 @@ def latencies(
             def http(body: bytes = body) -> None:
                 client.post("/predict", content=body, headers=headers)
 
-            direct_ms, http_ms = median_ms(direct, calls), median_ms(http, calls)
+            def plain_http(body: bytes = body) -> None:
+                plain.request("POST", "/predict", body, headers)
+                plain.getresponse().read()
+
+            # A new connection for each size: the server closes an idle one.
+            with keep_alive(url) as plain:
+                direct_ms, http_ms, plain_ms = interleaved(
+                    [direct, http, plain_http], calls
+                )
             found.append(
                 Latency(
                     rows,
@@ -248,8 +271,78 @@ def latencies(
                     http_ms,
                     cpu_ms(direct, calls, None),
                     cpu_ms(http, calls, pid),
+                    plain_ms,
                 )
             )
+    return found
+
+
+def interleaved(
+    actions: list[Callable[[], object]], calls: int, warmup: int = 3
+) -> list[float]:
+    """Median milliseconds of each action, called in turn ``calls`` times: on a
+    shared machine, load changes within a run, and each action meets the same."""
+    for _ in range(warmup):
+        for action in actions:
+            action()
+    times: list[list[float]] = [[] for _ in actions]
+    for _ in range(calls):
+        for action, taken in zip(actions, times, strict=True):
+            started = time.perf_counter()
+            action()
+            taken.append(time.perf_counter() - started)
+    return [statistics.median(taken) * 1000 for taken in times]
+
+
+@contextmanager
+def keep_alive(url: str) -> Iterator[http.client.HTTPConnection]:
+    """One standard-library HTTP connection, kept alive, without Nagle's delay."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    connection.connect()
+    assert connection.sock is not None
+    connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class RequestPath:
+    """POST /predict with predict() stubbed: the server's CPU and the wall time per
+    request, the best of three rounds, sent over one http.client connection."""
+
+    rows: int
+    calls: int
+    server_cpu_ms: float | None
+    wall_ms: float
+
+
+def request_path(
+    package: Package, frame: pd.DataFrame, plan: list[tuple[int, int]], log: Path
+) -> list[RequestPath]:
+    found = []
+    with serving(package, log, stub=True) as (url, pid):
+        headers = {"content-type": "application/json"}
+        for rows, calls in plan:
+            body = package.body(frame.iloc[:rows])
+            with keep_alive(url) as plain:
+
+                def post(body: bytes = body) -> None:
+                    plain.request("POST", "/predict", body, headers)
+                    answer = plain.getresponse()
+                    answer.read()
+                    if answer.status != 200:
+                        sys.exit(f"POST /predict (stubbed) answered {answer.status}")
+
+                cpus, walls = [], []
+                for _ in range(3):
+                    started = time.perf_counter()
+                    cpus.append(cpu_ms(post, calls, pid))
+                    walls.append((time.perf_counter() - started) / calls * 1000)
+            known = [cpu for cpu in cpus if cpu is not None]
+            found.append(RequestPath(rows, calls, min(known, default=None), min(walls)))
     return found
 
 
@@ -565,6 +658,7 @@ def main() -> None:
         )
         plan = [(1, args.single), (1000, args.thousand)]
         timed = latencies(package, frame, plan, work / "server.log")
+        stubbed = request_path(package, frame, plan, work / "stubbed.log")
         sent = invalid_requests(package, work / "invalid.log")
         batched = None if args.no_batch else measure_batch(package, frame, args, work)
 
@@ -577,18 +671,37 @@ def main() -> None:
             f"{latency.direct_ms:8.2f} ms   http {latency.http_ms:8.2f} ms   "
             f"overhead {latency.overhead_ms:7.2f} ms"
         )
+        if latency.plain_ms is not None:
+            print(
+                f"  {'':>5}   http.client instead of httpx:       "
+                f"http {latency.plain_ms:8.2f} ms   "
+                f"overhead {latency.plain_overhead_ms:7.2f} ms"
+            )
         if latency.cpu_overhead_ms is not None:
             print(
                 f"  {'':>5}   CPU per call:  direct {latency.direct_cpu_ms:8.2f} ms   "
                 f"server {latency.server_cpu_ms:8.2f} ms   "
                 f"overhead {latency.cpu_overhead_ms:7.2f} ms"
             )
+    print("the request path alone: predict() stubbed, http.client (best of 3 rounds)")
+    for path in stubbed:
+        cpu = "n/a" if path.server_cpu_ms is None else f"{path.server_cpu_ms:.2f} ms"
+        print(
+            f"  {path.rows:>5} row(s) x {path.calls:<4} server CPU {cpu:>8} per request"
+            f"   wall {path.wall_ms:6.2f} ms"
+        )
     rows: list[Row] = [
         (
             "HTTP overhead, 1 row (median)",
             f"{single.overhead_ms:.2f} ms",
             f"<= {HTTP_OVERHEAD_MS:g} ms",
             single.overhead_ms <= HTTP_OVERHEAD_MS,
+        ),
+        (
+            "  the same, client http.client",
+            f"{single.plain_overhead_ms:.2f} ms",
+            f"<= {HTTP_OVERHEAD_MS:g} ms",
+            (single.plain_overhead_ms or 0) <= HTTP_OVERHEAD_MS,
         ),
         (
             "HTTP overhead, 1,000 rows (median)",
@@ -602,6 +715,13 @@ def main() -> None:
             f"<= {HTTP_OVERHEAD_RATIO:.0%}",
             thousand.overhead_ms <= HTTP_OVERHEAD_RATIO * thousand.direct_ms,
         ),
+        (
+            "  the same, client http.client",
+            f"{(thousand.plain_overhead_ms or 0) / thousand.direct_ms:.0%}",
+            f"<= {HTTP_OVERHEAD_RATIO:.0%}",
+            (thousand.plain_overhead_ms or 0)
+            <= HTTP_OVERHEAD_RATIO * thousand.direct_ms,
+        ),
     ]
     for latency in timed:
         if latency.cpu_overhead_ms is not None:
@@ -609,6 +729,16 @@ def main() -> None:
                 (
                     f"server CPU over direct, {latency.rows:,} row(s) (mean)",
                     f"{latency.cpu_overhead_ms:.2f} ms",
+                    "-",
+                    None,
+                )
+            )
+    for path in stubbed:
+        if path.server_cpu_ms is not None:
+            rows.append(
+                (
+                    f"request path alone, {path.rows:,} row(s) (server CPU)",
+                    f"{path.server_cpu_ms:.2f} ms",
                     "-",
                     None,
                 )

@@ -34,6 +34,7 @@ import httpx
 import pandas as pd
 import pytest
 from conftest import SAMPLES, import_replay, run_cli
+from pydantic import TypeAdapter
 from servers import ServerFailed, free_port, served
 
 pytestmark = pytest.mark.slow
@@ -673,27 +674,201 @@ def test_predictions_are_written_as_json_as_before(
     assert found == expected
 
 
+#: A server of the churn package whose predict() answers, per row, whether it ran
+#: on the event loop's thread, and sleeps SLOW seconds for a row with 9 support calls;
+#: with "through" as its second argument, a middleware is added to the app.
+WHERE = """\
+import sys, threading, time
+import uvicorn
+from churn_classification import serve
+
+def predict(frame):
+    if int(frame["support_calls"].iloc[0]) == 9:
+        time.sleep({slow})
+    return [threading.current_thread() is threading.main_thread()] * len(frame)
+
+class Through:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message["headers"], (b"x-through", b"1")]
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+serve.predict = predict
+serve.INLINE_SECONDS = {slow} / 3  # far above a quick answer, even on a loaded machine
+if sys.argv[2:] == ["through"]:
+    serve.app.add_middleware(Through)
+uvicorn.run(serve.app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error")
+"""
+
+
+#: Seconds the WHERE server's predict() takes for a row with 9 support calls.
+SLOW = 1.2
+
+
+@contextmanager
+def where_server(env: Env, *args: str) -> Iterator[httpx.Client]:
+    port = free_port()
+    command = [env.python, "-c", WHERE.format(slow=SLOW), str(port), *args]
+    log = env.work / f"where-{port}.log"
+    try:
+        with (
+            served(command, port, log, seconds=STARTUP_SECONDS, cwd=env.work),
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
+        ):
+            yield client
+    except ServerFailed as failure:
+        pytest.fail(str(failure))
+
+
+def test_small_requests_are_scored_on_the_event_loop_while_they_are_quick(
+    env: Env, packages: dict[str, Package]
+) -> None:
+    serve = packages["churn_classification"].serve
+    row = dict(serve.EXAMPLE["rows"][0], support_calls=0)
+    slow = {**row, "support_calls": 9}
+    many = [row] * 200
+    assert len(json.dumps({"rows": many})) > serve.INLINE_BODY_BYTES
+    with where_server(env) as client:
+
+        def on_loop(rows: list[dict[str, Any]]) -> list[bool]:
+            response = client.post("/predict", json={"rows": rows})
+            assert response.status_code == 200, response.text
+            predictions: list[bool] = response.json()["predictions"]
+            return predictions
+
+        assert on_loop([row]) == [True]  # no hop to a worker thread and back
+        assert on_loop(many) == [False] * 200  # a large body: in a worker thread
+        assert on_loop([slow]) == [True]  # took SLOW s on the loop, over INLINE_SECONDS
+        assert on_loop([row]) == [False]  # so the next small one takes the thread,
+        assert on_loop([row]) == [True]  # and, as that one was quick, not the next
+
+
+#: Requests (body, headers) the fast POST /predict and FastAPI's route must answer
+#: alike: valid, invalid, malformed, over the body limit (declared and chunked).
+def alike_requests(serve: ModuleType) -> list[tuple[Any, dict[str, str]]]:
+    row = serve.EXAMPLE["rows"][0]
+    json_type = {"content-type": "application/json"}
+
+    def chunked() -> Iterator[bytes]:
+        yield b'{"rows": ['
+        for _ in range(3):
+            yield b" " * 400_000
+
+    return [
+        (json.dumps({"rows": [row, row]}).encode(), {**json_type, "x-request-id": "r-1"}),
+        (json.dumps({"rows": [{**row, "tenure_months": "x"}]}).encode(), json_type),
+        (json.dumps({"rows": [{}] * 30}).encode(), {"x-request-id": "bad id!"}),
+        (json.dumps({"rows": []}).encode(), json_type),
+        (json.dumps([1]).encode(), json_type),
+        (b'{"rows": [{not json', json_type),
+        (b" " * 1_000_001, json_type),
+        (chunked, json_type),
+    ]  # fmt: skip
+
+
+def test_post_predict_answers_as_fastapis_route_does(
+    env: Env, packages: dict[str, Package]
+) -> None:
+    """Without middleware POST /predict skips FastAPI's routing; once a middleware
+    is added, the route answers, through it: the same statuses, bodies and headers."""
+    serve = packages["churn_classification"].serve
+    answers = []
+    for args in ((), ("through",)):
+        with where_server(env, *args) as client:
+            found = []
+            for content, headers in alike_requests(serve):
+                body = content() if callable(content) else content
+                response = client.post("/predict", content=body, headers=headers)
+                request_id = response.headers.get("x-request-id")
+                found.append(
+                    (
+                        response.status_code,
+                        response.content,
+                        response.headers.get("content-type"),
+                        request_id if request_id == "r-1" else len(request_id or ""),
+                        response.headers.get("x-through"),
+                    )
+                )
+            answers.append(found)
+    fast, routed = answers
+    assert [a[-1] for a in fast] == [None] * len(fast)
+    assert [a[-1] for a in routed] == ["1"] * len(routed)  # the middleware ran
+    assert [a[:-1] for a in fast] == [a[:-1] for a in routed]
+    statuses = [a[0] for a in fast]
+    assert statuses == [200, 422, 422, 422, 422, 422, 413, 413]
+    assert fast[0][3] == "r-1" and fast[2][3] == 32  # a new id for a bad one
+
+
+def test_a_body_validated_whole_is_answered_as_one_parsed_then_validated(
+    packages: dict[str, Package], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bodies up to WHOLE_BODY_BYTES are validated straight from their JSON; an invalid
+    one falls back to parsing and validating slices of rows, which names the problems:
+    every answer is the one the slices give."""
+    serve = packages["churn_classification"].serve
+    row = json.dumps(serve.EXAMPLE["rows"][0])
+
+    def with_value(column: str, token: str) -> str:
+        return row.replace(f'"{column}": ', f'"{column}": {token}, "_": ', 1)
+
+    bodies = [
+        f'{{"rows": [{row}], "extra": 1}}',
+        f'{{"rows": [{row}], "rows": [{with_value("tenure_months", "1e400")}]}}',
+        f'{{"rows": [{with_value("monthly_charges", "NaN")}]}}',
+        f'{{"rows": [{with_value("total_charges", "NaN")}]}}',
+        f'{{"rows": [{with_value("tenure_months", str(2**63))}]}}',
+        f'{{"rows": [{with_value("tenure_months", "3.0")}, {row}]}}',
+        f'{{"rows": [{row}, 1, {{}}]}}',
+        f'{{"rows": [{row}]',
+        f'{{"rows": [{",".join([row] * 1000)}]}}',
+        '{"rows": []}',
+    ]
+    assert len(bodies[-2]) <= serve.WHOLE_BODY_BYTES  # 1,000 rows, in one pass
+    whole = [serve.answer(body.encode(), "id") for body in bodies]
+    monkeypatch.setattr(serve, "WHOLE_BODY_BYTES", 0)
+    sliced = [serve.answer(body.encode(), "id") for body in bodies]
+    assert whole == sliced
+    statuses = [status for status, _ in whole]
+    assert statuses == [200, 422, 422, 200, 422, 200, 422, 422, 200, 422]
+    monkeypatch.setattr(serve, "WHOLE_BODY_BYTES", len(bodies[-2]))
+    monkeypatch.setattr(serve, "MAX_ROWS", 999)  # more rows than allowed: refused
+    status, answer = serve.answer(bodies[-2].encode(), "id")
+    assert status == 422 and b"at most 999 rows per request, not 1000" in answer
+
+
 def test_the_served_frame_is_the_one_every_column_cast_gave(
     packages: dict[str, Package],
 ) -> None:
-    """to_frame casts only the columns pandas did not read as their dtype: the frame
-    is the one casting all of them gave, dtypes and all, nulls included."""
+    """to_frame casts only the columns pandas did not read as their dtype, from rows
+    validated into dicts, not Row objects: the frame is the one Row objects with
+    every column cast gave, dtypes and all, nulls and left-out columns included."""
     package = packages["churn_classification"]
     serve = package.serve
     rows = [row for data, _ in package.recorded() for row in package.body(data)["rows"]]
     example = serve.EXAMPLE["rows"][0]
     rows += [{**example, "total_charges": None}, {**example, "churned": 1.0}]
-    validated = serve.ITEM_LIST.validate_python(rows)
+    unread = {k: v for k, v in example.items() if k not in ("customer_id", "churned")}
+    rows += [unread, {**unread, "customer_id": "c-1"}]  # optional columns left out
     fields = serve.Row.model_fields
-    for part in (validated, validated[:1], validated[-2:]):
-        records = [row.model_dump(by_alias=True) for row in part]
+    as_rows = TypeAdapter(list[serve.Row])
+    for part in (rows, rows[:1], rows[-2:], rows[-1:], [unread] * 3):
+        records = [
+            row.model_dump(by_alias=True) for row in as_rows.validate_python(part)
+        ]
         names = [field.alias or name for name, field in fields.items()]
         every_column_cast = (
             pd.DataFrame.from_records(records, columns=names)
             .set_axis(serve.COLUMNS, axis=1)
             .astype(serve.DTYPES)
         )
-        pd.testing.assert_frame_equal(serve.to_frame(part), every_column_cast)
+        served = serve.to_frame(serve.ITEM_LIST.validate_python(part))
+        pd.testing.assert_frame_equal(served, every_column_cast)
 
 
 #: `<dist>-serve` options of the hardened server, small enough to hit in a test.
