@@ -96,7 +96,9 @@ def _code_cells(notebook: dict[str, object]) -> Iterator[str]:
                 yield source
 
 
-def _cell_sources() -> list[str]:
+def known_cells() -> list[str]:
+    """Every code cell the test suites hold: fuzz fragments, tricky and neighbour
+    snippets, the golden cases, the samples and the corpus (each once)."""
     found = [*VALID, *INVALID, *TRICKY, *NEIGHBOURS]
     for case in sorted(p for p in GOLDEN.iterdir() if (p / "notebook.txt").is_file()):
         found += _code_cells(from_percent((case / "notebook.txt").read_text()))
@@ -107,8 +109,12 @@ def _cell_sources() -> list[str]:
             found += _code_cells(json.loads(case.build()))
         except ValueError:
             continue  # a malformed notebook file
+    return list(dict.fromkeys(found))
+
+
+def _cell_sources() -> list[str]:
     # Long or deeply nested cells (the corpus has 5,000-line ones) only cost time.
-    return [s for s in found if len(s) < 2000 and _parses(s)]
+    return [s for s in known_cells() if len(s) < 2000 and _parses(s)]
 
 
 def _parses(source: str) -> bool:

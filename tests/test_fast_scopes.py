@@ -10,24 +10,16 @@ must accept are listed apart, so that the comparison cannot pass by refusing the
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 import libcst as cst
 import pytest
-from corpus import ALL
-from test_chunks import NEIGHBOURS, _code_cells
-from test_fuzz import INVALID, VALID
-from test_speed import TRICKY, feature_cell
+from test_chunks import known_cells
+from test_speed import feature_cell
 
 from nb2prod.analysis import cells, fast
 from nb2prod.analysis.magics import mask
 from nb2prod.analysis.model import Statement
-from notebooks import from_percent
-
-TESTS = Path(__file__).parent
-GOLDEN = TESTS / "golden"
-SAMPLES = TESTS.parent / "sample_notebooks"
 
 #: Cells the fast path must take, each aimed at one of libcst's rules.
 ACCEPTED = [
@@ -179,23 +171,9 @@ def test_the_fast_path_leaves_these_cells_to_libcst(source: str) -> None:
     assert _fast(source) is None
 
 
-def _all_cells() -> list[str]:
-    found = [*VALID, *INVALID, *TRICKY, *NEIGHBOURS]
-    for case in sorted(p for p in GOLDEN.iterdir() if (p / "notebook.txt").is_file()):
-        found += _code_cells(from_percent((case / "notebook.txt").read_text()))
-    for path in sorted(SAMPLES.glob("*.ipynb")):
-        found += _code_cells(json.loads(path.read_text()))
-    for case in ALL:
-        try:
-            found += _code_cells(json.loads(case.build()))
-        except ValueError:
-            continue  # a malformed notebook file
-    return list(dict.fromkeys(found))
-
-
 def test_every_known_cell_the_fast_path_takes_agrees_with_libcst() -> None:
     taken = 0
-    for source in _all_cells():
+    for source in known_cells():
         masked = mask(source).source
         found = _fast(masked)
         if found is None:
@@ -220,7 +198,7 @@ def test_cells_joined_at_random_agree_with_libcst() -> None:
     import random
 
     rng = random.Random(15)
-    pool = [s.rstrip("\n") + "\n" for s in [*ACCEPTED, *_all_cells()] if _fast(s)]
+    pool = [s.rstrip("\n") + "\n" for s in [*ACCEPTED, *known_cells()] if _fast(s)]
     taken = 0
     for _ in range(400):
         parts = rng.sample(pool, rng.randint(2, 4))
