@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from nb2prod import __version__
-from nb2prod.analysis.cache import analysed_all, trim
+from nb2prod.analysis.cache import analysed_all
 from nb2prod.analysis.cells import CellAnalysis, Kind, hydrate
+from nb2prod.analysis.entries import trim
 from nb2prod.errors import (
     ConversionError,
     Diagnostic,

@@ -46,13 +46,13 @@ def test_trim_evicts_the_least_recently_used_entries_first(cache_dir: Path) -> N
     size = max(_entries(cache_dir).values())
     # A hit marks its entry used: the oldest entry becomes the newest.
     assert cache.formatted(texts[0], lambda _: "not called") == texts[0].upper()
-    assert cache.trim(3 * size) > 0
+    assert entries.trim(3 * size) > 0
     kept = {used[p] for p in _entries(cache_dir)}
     assert kept == {0, 4, 5}, kept  # 1, 2 and 3 were the least recently used
     assert sum(_entries(cache_dir).values()) <= 3 * size
     assert (cache_dir / "key").is_file()  # the key is not an entry
     # A command that stored nothing lists and evicts nothing, whatever the limit.
-    assert cache.trim(0) == 0
+    assert entries.trim(0) == 0
     assert len(_entries(cache_dir)) == 3
     # A miss after eviction recomputes.
     assert cache.formatted(texts[1], lambda t: t.title()) == texts[1].title()
@@ -64,12 +64,12 @@ def test_foreign_and_corrupt_entries_are_misses_and_survive_trim(
     texts = [f"value_{index} = {index}\n" for index in range(4)]
     for text in texts:
         cache.formatted(text, str.upper)
-    entries = sorted(_entries(cache_dir))
-    entries[0].write_bytes(entries[0].read_bytes()[:20])  # truncated
-    entries[1].write_bytes(b"")  # empty
-    entries[2].unlink()
-    entries[2].mkdir()  # a folder where an entry belongs
-    entries[3].write_bytes(entries[3].read_bytes() + b"tail")  # changed after its MAC
+    stored = sorted(_entries(cache_dir))
+    stored[0].write_bytes(stored[0].read_bytes()[:20])  # truncated
+    stored[1].write_bytes(b"")  # empty
+    stored[2].unlink()
+    stored[2].mkdir()  # a folder where an entry belongs
+    stored[3].write_bytes(stored[3].read_bytes() + b"tail")  # changed after its MAC
     for text in texts:
         assert cache.formatted(text, str.lower) == text.lower()  # recomputed
     foreign = cache_dir / "ab" / "notes.txt"
@@ -77,10 +77,10 @@ def test_foreign_and_corrupt_entries_are_misses_and_survive_trim(
     foreign.write_text("not nb2prod's")
     (cache_dir / "README").write_text("not nb2prod's either")
     cache.formatted("one more = 1\n", str.upper)  # this process stored something
-    cache.trim(0)
+    entries.trim(0)
     assert foreign.read_text() == "not nb2prod's"
     assert (cache_dir / "README").is_file() and (cache_dir / "key").is_file()
-    assert entries[2].is_dir()
+    assert stored[2].is_dir()
 
 
 def test_a_damaged_cache_gives_the_same_package(
@@ -206,7 +206,7 @@ def test_a_planted_link_in_the_cache_is_replaced_not_followed(cache_dir: Path) -
     assert (
         cache.formatted("x  =  1\n", lambda t: "x = 1\n") == "x = 1\n"
     )  # makes the key
-    key = cache._key("black", "y  =  2\n")
+    key = entries.key_of("black", "y  =  2\n")
     shard = cache_dir / key[:2]
     shard.mkdir(exist_ok=True)
     planted = shard / f"tmp{key}.{os.getpid()}"

@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from nb2prod.analysis import cache
+from nb2prod.analysis import entries
 from nb2prod.plan import dependencies
 from nb2prod.plan.model import ModulePlan
 from nb2prod.render import package
@@ -149,11 +149,11 @@ def test_a_remembered_value_of_the_wrong_kind_is_computed_again(
         calls.append(1)
         return frozenset({"numpy"})
 
-    assert cache.remembered(frozenset, ["module imports", "x"], compute) == {"numpy"}
-    assert cache.remembered(frozenset, ["module imports", "x"], compute) == {"numpy"}
+    assert entries.remembered(frozenset, ["module imports", "x"], compute) == {"numpy"}
+    assert entries.remembered(frozenset, ["module imports", "x"], compute) == {"numpy"}
     assert len(calls) == 1
     # The same key read as another kind (a foreign or older entry): a miss, not trusted.
-    assert cache.remembered(dict, ["module imports", "x"], dict) == {}
+    assert entries.remembered(dict, ["module imports", "x"], dict) == {}
 
 
 def test_the_imports_of_a_generated_module_follow_its_text(

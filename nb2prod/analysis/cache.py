@@ -18,31 +18,14 @@ evicted is :mod:`.entries`.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Sequence
-from functools import cache
-from importlib.metadata import version
-from typing import TypeVar
 
-from nb2prod import __version__
 from nb2prod.analysis import entries
 from nb2prod.analysis.cells import CellAnalysis, analyse
-from nb2prod.analysis.entries import folder, settle, trim
 from nb2prod.analysis.parallel import analyse_all
 from nb2prod.errors import Diagnostic, Location
 from nb2prod.notebook.read import Notebook
 from nb2prod.notebook.tags import RoledCell
-from nb2prod.resources import source_fingerprint
-
-_T = TypeVar("_T")
-
-
-@cache
-def _versions() -> str:
-    """The tools that decide an entry; nb2prod's own source counts, for development."""
-    return (
-        f"{__version__}/{source_fingerprint()}/{version('libcst')}/{version('black')}"
-    )
 
 
 def analysed(notebook: Notebook, cell: RoledCell) -> CellAnalysis:
@@ -85,13 +68,13 @@ def analysed_all(notebook: Notebook, cells: Sequence[RoledCell]) -> list[CellAna
 
 def _analysis_key(cell: RoledCell) -> str:
     role = cell.role.value if cell.role else ""
-    return _key("analysis", role, cell.source)
+    return entries.key_of("analysis", role, cell.source)
 
 
 def formatted(text: str, format_text: Callable[[str], str]) -> str:
     """``format_text(text)`` (black), from the cache when the text was seen before."""
     entries.settle()
-    key = _key("black", text)
+    key = entries.key_of("black", text)
     stored = entries.load(key)
     if isinstance(stored, str):
         return stored
@@ -105,7 +88,7 @@ def formatted_all(
 ) -> list[str]:
     """``formatted`` of each text; the misses go to ``format_texts`` in one call."""
     entries.settle()
-    keys = [_key("black", text) for text in texts]
+    keys = [entries.key_of("black", text) for text in texts]
     results: list[str | None] = []
     missing: list[int] = []
     for index, key in enumerate(keys):
@@ -118,38 +101,6 @@ def formatted_all(
         entries.store(keys[index], result)
         results[index] = result
     return [r for r in results if r is not None]  # every one is set by now
-
-
-def remembered(kind: type[_T], parts: Sequence[str], compute: Callable[[], _T]) -> _T:
-    """``compute()``, from the cache when the same ``parts`` were seen before.
-
-    For values that are slow to find and decided by the ``parts`` alone; a stored
-    value that is not a ``kind`` is computed again.
-    """
-    stored = recalled(kind, parts)
-    if stored is not None:
-        return stored
-    value = compute()
-    keep(parts, value)
-    return value
-
-
-def recalled(kind: type[_T], parts: Sequence[str]) -> _T | None:
-    """The value kept under ``parts``, or None (never kept, or not a ``kind``)."""
-    stored = entries.load(_key("value", *parts))
-    return stored if isinstance(stored, kind) else None
-
-
-def keep(parts: Sequence[str], value: object) -> None:
-    """Keep ``value`` under ``parts`` for :func:`recalled`."""
-    entries.store(_key("value", *parts), value)
-
-
-def _key(*parts: str) -> str:
-    digest = hashlib.sha256(_versions().encode())
-    for part in parts:
-        digest.update(b"\0" + part.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
 
 
 def _without_nodes(cell: CellAnalysis) -> CellAnalysis:
@@ -185,4 +136,4 @@ def _moved(diagnostic: Diagnostic, notebook: Notebook, cell: RoledCell) -> Diagn
     return dataclasses.replace(diagnostic, location=location)
 
 
-__all__ = ["analysed", "analysed_all", "folder", "formatted", "settle", "trim"]
+__all__ = ["analysed", "analysed_all", "formatted", "formatted_all"]

@@ -5,21 +5,33 @@ digest's first two digits. It carries an HMAC made with a key only this user can
 read (``key``, mode 0600, in the cache folder): an entry planted by anyone else,
 who can write the folder but not read the key, is a miss, never unpickled. Each
 read marks its entry used (its modification time); :func:`trim` removes the least
-recently used ones. What is kept, and under which key, is :mod:`.cache`'s business.
+recently used ones. Keys are made by :func:`key_of`, from the versions of the tools that
+decide an entry and the entry's parts. Cell analyses and black's output are kept by
+:mod:`.cache`; any other value slow to find and decided by its parts alone goes
+through :func:`remembered` (or :func:`recalled` and :func:`keep`). This module
+imports no libcst, so that `check`'s planning can use it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import os
 import pickle
 import secrets
 import stat
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
+from typing import TypeVar
+
+from nb2prod import __version__
+from nb2prod.resources import source_fingerprint
+
+_T = TypeVar("_T")
 
 
 def folder() -> Path | None:
@@ -30,6 +42,47 @@ def folder() -> Path | None:
         return Path(os.environ["NB2PROD_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "nb2prod"
+
+
+def remembered(kind: type[_T], parts: Sequence[str], compute: Callable[[], _T]) -> _T:
+    """``compute()``, from the cache when the same ``parts`` were seen before.
+
+    For values that are slow to find and decided by the ``parts`` alone; a stored
+    value that is not a ``kind`` is computed again.
+    """
+    stored = recalled(kind, parts)
+    if stored is not None:
+        return stored
+    value = compute()
+    keep(parts, value)
+    return value
+
+
+def recalled(kind: type[_T], parts: Sequence[str]) -> _T | None:
+    """The value kept under ``parts``, or None (never kept, or not a ``kind``)."""
+    stored = load(key_of("value", *parts))
+    return stored if isinstance(stored, kind) else None
+
+
+def keep(parts: Sequence[str], value: object) -> None:
+    """Keep ``value`` under ``parts`` for :func:`recalled`."""
+    store(key_of("value", *parts), value)
+
+
+def key_of(*parts: str) -> str:
+    """The key of an entry made of ``parts``, under the tools' versions."""
+    digest = hashlib.sha256(_versions().encode())
+    for part in parts:
+        digest.update(b"\0" + part.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+@cache
+def _versions() -> str:
+    """The tools that decide an entry; nb2prod's own source counts, for development."""
+    return (
+        f"{__version__}/{source_fingerprint()}/{version('libcst')}/{version('black')}"
+    )
 
 
 def load(key: str) -> object:

@@ -12,6 +12,7 @@ from functools import cache, partial
 from importlib.metadata import PackageNotFoundError, packages_distributions, version
 from pathlib import Path
 
+from nb2prod.analysis import entries
 from nb2prod.plan.model import ModulePlan
 
 
@@ -104,13 +105,11 @@ def rendered_imports(
     annotation of values the calls showed, imports modules no notebook cell did;
     each must be declared all the same. Module-level imports only.
     """
-    from nb2prod.analysis import cache as on_disk  # needs libcst, which `check` avoids
-
     found: set[str] = set()
     for module in modules:
         text = files.get(f"src/{package}/{module.name}.py")
         if isinstance(text, str):
-            found |= on_disk.remembered(
+            found |= entries.remembered(
                 frozenset, ("module imports", text), partial(_imports, text)
             )
     return provided(found - {package}, owners)
@@ -139,9 +138,7 @@ def distributions() -> Mapping[str, list[str]]:
     folders on the import path and the time each was written: installing, upgrading
     or removing a distribution writes or removes its ``.dist-info`` folder.
     """
-    from nb2prod.analysis import cache as on_disk  # as in rendered_imports
-
-    return on_disk.remembered(dict, _metadata_state(), packages_distributions)
+    return entries.remembered(dict, _metadata_state(), packages_distributions)
 
 
 def _metadata_state() -> list[str]:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from nb2prod.analysis import cache as cache_folder
+from nb2prod.analysis import entries
 from nb2prod.errors import CleanEnvironmentError
 
 #: Written last into a complete environment; a folder without it is never used.
@@ -114,7 +114,7 @@ def uv_binary() -> str | None:
 @contextmanager
 def _environment(requirements: Sequence[str]) -> Iterator[tuple[Path, bool]]:
     """The environment's folder, from the cache or built now; and whether reused."""
-    base = cache_folder.folder()
+    base = entries.folder()
     if base is None:  # caching is off: a throw-away environment
         with tempfile.TemporaryDirectory(prefix="nb2prod-env-") as throwaway:
             _build(Path(throwaway) / "env", requirements)
