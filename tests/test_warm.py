@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
@@ -195,8 +196,19 @@ def test_compiled_templates_are_read_back_not_compiled_again(
 
 
 def test_templates_compile_when_the_cache_is_off(
-    monkeypatch: pytest.MonkeyPatch,
+    isolated_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NB2PROD_NO_CACHE", "1")
-    environment = package._environment()
-    assert environment.get_template("pyproject.toml.j2") is not None
+    compiled: list[object] = []
+    compile_for_real = jinja2.Environment.compile
+
+    def counted(self: jinja2.Environment, source: str, name: str, *rest: Any) -> Any:
+        compiled.append(name)
+        return compile_for_real(self, source, name, *rest)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    for _ in range(2):
+        environment = package._environment()
+        environment.get_template("pyproject.toml.j2")
+    assert compiled.count("pyproject.toml.j2") == 2  # nothing read back
+    assert not isolated_cache.exists()  # and nothing written
