@@ -126,10 +126,15 @@ class Package:
         """What predict() takes, from rows of the recorded frame."""
         return frame if self.takes_rows else frame.iloc[:, 0].tolist()
 
-    def body(self, frame: pd.DataFrame) -> bytes:
-        """The POST /predict body for those rows, as the generated tests build it."""
-        if self.takes_rows:
-            content = {"rows": self.serve.to_json(frame.to_dict("records"))}
+    def body(self, frame: pd.DataFrame, shape: str = "rows") -> bytes:
+        """The POST /predict body for those rows, as the generated tests build it
+        (``shape`` "columns": a frame's values column by column)."""
+        to_json = self.serve.to_json
+        if self.takes_rows and shape == "columns":
+            columns = {str(name): to_json(frame[name]) for name in frame.columns}
+            content: dict[str, Any] = {"columns": columns}
+        elif self.takes_rows:
+            content = {"rows": to_json(frame.to_dict("records"))}
         else:
             content = {"inputs": self.serve.to_json(self.argument(frame))}
         return json.dumps(content).encode()
@@ -202,10 +207,15 @@ def _cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+#: One measurement: rows per request, calls, and the request's shape (rows, columns).
+Plan = list[tuple[int, int, str]]
+
+
 @dataclass(frozen=True)
 class Latency:
     rows: int
     calls: int
+    shape: str
     direct_ms: float
     http_ms: float
     #: Mean CPU time per call of the direct call and of the server; None off Linux.
@@ -230,7 +240,7 @@ class Latency:
 
 
 def latencies(
-    package: Package, frame: pd.DataFrame, plan: list[tuple[int, int]], log: Path
+    package: Package, frame: pd.DataFrame, plan: Plan, log: Path
 ) -> list[Latency]:
     """Median direct and HTTP times for each (rows, calls) of the plan, then the
     CPU time per call of each, measured in a second pass."""
@@ -240,9 +250,9 @@ def latencies(
         httpx.Client(base_url=url, timeout=60) as client,
     ):
         headers = {"content-type": "application/json"}
-        for rows, calls in plan:
+        for rows, calls, shape in plan:
             part = frame.iloc[:rows]
-            argument, body = package.argument(part), package.body(part)
+            argument, body = package.argument(part), package.body(part, shape)
             expected = package.serve.to_json(package.predict(argument))
             answer = client.post("/predict", content=body, headers=headers)
             if answer.status_code != 200 or answer.json()["predictions"] != expected:
@@ -267,6 +277,7 @@ def latencies(
                 Latency(
                     rows,
                     calls,
+                    shape,
                     direct_ms,
                     http_ms,
                     cpu_ms(direct, calls, None),
@@ -315,18 +326,19 @@ class RequestPath:
 
     rows: int
     calls: int
+    shape: str
     server_cpu_ms: float | None
     wall_ms: float
 
 
 def request_path(
-    package: Package, frame: pd.DataFrame, plan: list[tuple[int, int]], log: Path
+    package: Package, frame: pd.DataFrame, plan: Plan, log: Path
 ) -> list[RequestPath]:
     found = []
     with serving(package, log, stub=True) as (url, pid):
         headers = {"content-type": "application/json"}
-        for rows, calls in plan:
-            body = package.body(frame.iloc[:rows])
+        for rows, calls, shape in plan:
+            body = package.body(frame.iloc[:rows], shape)
             with keep_alive(url) as plain:
 
                 def post(body: bytes = body) -> None:
@@ -342,7 +354,9 @@ def request_path(
                     cpus.append(cpu_ms(post, calls, pid))
                     walls.append((time.perf_counter() - started) / calls * 1000)
             known = [cpu for cpu in cpus if cpu is not None]
-            found.append(RequestPath(rows, calls, min(known, default=None), min(walls)))
+            found.append(
+                RequestPath(rows, calls, shape, min(known, default=None), min(walls))
+            )
     return found
 
 
@@ -656,18 +670,22 @@ def main() -> None:
             f"python {sys.version.split()[0]}, {os.cpu_count()} cpus",
             flush=True,
         )
-        plan = [(1, args.single), (1000, args.thousand)]
+        plan: Plan = [(1, args.single, "rows"), (1000, args.thousand, "rows")]
+        if package.takes_rows:
+            plan.append((1000, args.thousand, "columns"))
         timed = latencies(package, frame, plan, work / "server.log")
-        stubbed = request_path(package, frame, plan, work / "stubbed.log")
+        # /proc counts CPU in ticks (10 ms): enough calls to resolve 0.05 ms.
+        many: Plan = [(rows, max(calls, 200), shape) for rows, calls, shape in plan]
+        stubbed = request_path(package, frame, many, work / "stubbed.log")
         sent = invalid_requests(package, work / "invalid.log")
         batched = None if args.no_batch else measure_batch(package, frame, args, work)
 
-    single, thousand = timed
+    single, thousand = timed[:2]
     print()
     print("predict() direct vs POST /predict (medians)")
     for latency in timed:
         print(
-            f"  {latency.rows:>5} row(s) x {latency.calls:<4} direct "
+            f"  {latency.rows:>5} {latency.shape:<7} x {latency.calls:<4} direct "
             f"{latency.direct_ms:8.2f} ms   http {latency.http_ms:8.2f} ms   "
             f"overhead {latency.overhead_ms:7.2f} ms"
         )
@@ -687,7 +705,7 @@ def main() -> None:
     for path in stubbed:
         cpu = "n/a" if path.server_cpu_ms is None else f"{path.server_cpu_ms:.2f} ms"
         print(
-            f"  {path.rows:>5} row(s) x {path.calls:<4} server CPU {cpu:>8} per request"
+            f"  {path.rows:>5} {path.shape:<7} x {path.calls:<4} server CPU {cpu:>8} per request"
             f"   wall {path.wall_ms:6.2f} ms"
         )
     rows: list[Row] = [
@@ -723,11 +741,20 @@ def main() -> None:
             <= HTTP_OVERHEAD_RATIO * thousand.direct_ms,
         ),
     ]
+    for latency in timed[2:]:
+        rows.append(
+            (
+                f"HTTP overhead, 1,000 {latency.shape}, over direct",
+                f"{latency.overhead_ms / latency.direct_ms:.0%}",
+                f"<= {HTTP_OVERHEAD_RATIO:.0%}",
+                latency.overhead_ms <= HTTP_OVERHEAD_RATIO * latency.direct_ms,
+            )
+        )
     for latency in timed:
         if latency.cpu_overhead_ms is not None:
             rows.append(
                 (
-                    f"server CPU over direct, {latency.rows:,} row(s) (mean)",
+                    f"server CPU over direct, {latency.rows:,} {latency.shape} (mean)",
                     f"{latency.cpu_overhead_ms:.2f} ms",
                     "-",
                     None,
@@ -737,10 +764,22 @@ def main() -> None:
         if path.server_cpu_ms is not None:
             rows.append(
                 (
-                    f"request path alone, {path.rows:,} row(s) (server CPU)",
+                    f"request path alone, {path.rows:,} {path.shape} (server CPU)",
                     f"{path.server_cpu_ms:.2f} ms",
                     "-",
                     None,
+                )
+            )
+    direct_cpu = {t.rows: t.direct_cpu_ms for t in timed}
+    for path in stubbed:
+        predict_cpu = direct_cpu.get(path.rows)
+        if path.rows > 1 and path.server_cpu_ms is not None and predict_cpu:
+            rows.append(
+                (
+                    f"  over predict()'s CPU, {path.rows:,} {path.shape}",
+                    f"{path.server_cpu_ms / predict_cpu:.0%}",
+                    f"<= {HTTP_OVERHEAD_RATIO:.0%}",
+                    path.server_cpu_ms <= HTTP_OVERHEAD_RATIO * predict_cpu,
                 )
             )
     rows += invalid_report(sent)

@@ -339,6 +339,6 @@ def test_a_sample_is_equivalent_over_http_and_batch_in_its_clean_environment(
     statuses = {i["interface"]: i["status"] for i in data["interfaces"]}
     # Parquet runs too: the clean environment has the package's parquet extra.
     assert statuses == dict.fromkeys(
-        ("HTTP", "batch CSV", "batch Parquet"), "equivalent"
+        ("HTTP", "HTTP columns", "batch CSV", "batch Parquet"), "equivalent"
     )
     assert all(len(i["calls"]) == 4 for i in data["interfaces"])

@@ -270,8 +270,12 @@ def test_hostile_values_round_trip_and_never_run(
         ["nb2prod", "convert", notebook]
     ]
     assert shell_words(readme, "nb2prod check", 3) == [["nb2prod", "check", notebook]]
-    [(_, data)] = shell_words(readme, "-d ", 2)
-    assert json.loads(data) == {"rows": contract["example"]}
+    [(_, rows), (_, columns)] = shell_words(readme, "-d ", 2)
+    assert json.loads(rows) == {"rows": contract["example"]}
+    example = contract["example"]
+    assert json.loads(columns) == {
+        "columns": {name: [row[name] for row in example] for name in example[0]}
+    }
     fences = [line for line in readme.split("\n") if line.startswith("```")]
     assert fences == [
         line for line in plain["README.md"].split("\n") if line.startswith("```")

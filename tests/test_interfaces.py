@@ -125,7 +125,7 @@ def test_an_all_null_string_column_over_http_is_filled_as_in_the_notebook(
     # notebook's missing marker (NaN), so SimpleImputer fills it as it did there.
     assert null_city.run.exit_code == 0, null_city.run.stdout
     assert null_city.report["ok"] is True
-    for name in ("HTTP", "batch CSV", "batch Parquet"):
+    for name in ("HTTP", "HTTP columns", "batch CSV", "batch Parquet"):
         found = null_city.interface(name)
         assert found["status"] == "equivalent", found
         assert [c["equal"] for c in found["calls"]] == [True, True]
@@ -135,7 +135,9 @@ def test_verify_replays_through_the_interfaces_too(null_city: Converted) -> None
     again = run_cli("verify", null_city.notebook, "--out", null_city.out)
     assert again.exit_code == 0, again.stdout
     assert "predict through HTTP" in again.stdout
-    assert "through direct, HTTP, batch CSV, batch Parquet" in again.stdout
+    assert (
+        "through direct, HTTP, HTTP columns, batch CSV, batch Parquet" in again.stdout
+    )
 
 
 def test_a_server_that_answers_differently_is_a_mismatch_naming_http(
@@ -179,6 +181,29 @@ def test_a_server_that_answers_differently_is_a_mismatch_naming_http(
     assert "HTTP: call 001 row 0: expected" in html
 
 
+def test_a_server_that_answers_columns_differently_is_a_mismatch_naming_them(
+    null_city: Converted, tmp_path: Path
+) -> None:
+    notebook = Path(shutil.copy(null_city.notebook, tmp_path))
+    out = Path(shutil.copytree(null_city.out, tmp_path / "out"))
+    (serve,) = out.glob("*/src/*/serve.py")
+    text = serve.read_text("utf-8")
+    framing = "    return as_notebook(pd.DataFrame(data))\n"
+    assert framing in text
+    serve.write_text(text.replace(
+        framing, "    return as_notebook(pd.DataFrame(data).iloc[::-1])\n"
+    ), "utf-8")  # fmt: skip
+    edited = run_cli(
+        "verify", notebook, "--out", out, "--interfaces", "http",
+        "--json", tmp_path / "report.json",
+    )  # fmt: skip
+    assert edited.exit_code == 1, edited.stdout + edited.stderr
+    report = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    statuses = {i["interface"]: i["status"] for i in report["interfaces"]}
+    assert statuses == {"HTTP": "equivalent", "HTTP columns": "mismatch"}
+    assert "mismatch: HTTP columns: call 001 row 0: expected" in edited.stdout
+
+
 def test_the_interfaces_option_wins_over_the_table(null_city: Converted) -> None:
     direct = run_cli(
         "verify", null_city.notebook, "--out", null_city.out, "--interfaces", "direct"
@@ -196,13 +221,16 @@ def test_a_dataframe_sample_is_equivalent_through_http_batch_and_spark(
 ) -> None:
     assert churn.run.exit_code == 0, churn.run.stdout + churn.run.stderr
     names = [i["interface"] for i in churn.report["interfaces"]]
-    assert names == ["HTTP", "batch CSV", "batch Parquet", "Spark"]
+    assert names == ["HTTP", "HTTP columns", "batch CSV", "batch Parquet", "Spark"]
     for interface in churn.report["interfaces"]:
         assert interface["status"] == "equivalent", interface
         assert len(interface["calls"]) == 4
         assert all(call["rows"] > 0 for call in interface["calls"])
     assert "predict through Spark" in churn.run.stdout
-    assert "through direct, HTTP, batch CSV, batch Parquet, Spark" in churn.run.stdout
+    assert (
+        "through direct, HTTP, HTTP columns, batch CSV, batch Parquet, Spark"
+        in churn.run.stdout
+    )
 
 
 def test_the_regression_sample_is_equivalent_through_http_and_batch(
@@ -212,7 +240,7 @@ def test_the_regression_sample_is_equivalent_through_http_and_batch(
     assert diabetes.run.exit_code == 0, diabetes.run.stdout
     statuses = {i["interface"]: i["status"] for i in diabetes.report["interfaces"]}
     assert statuses == dict.fromkeys(
-        ("HTTP", "batch CSV", "batch Parquet"), "equivalent"
+        ("HTTP", "HTTP columns", "batch CSV", "batch Parquet"), "equivalent"
     )
 
 

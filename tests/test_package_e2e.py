@@ -117,6 +117,11 @@ class Package:
             return {"rows": self.serve.to_json(data.to_dict("records"))}
         return {"inputs": self.serve.to_json(data)}
 
+    def columns_body(self, data: pd.DataFrame) -> dict[str, Any]:
+        """The column-oriented request for predict(data): each column's values."""
+        to_json = self.serve.to_json
+        return {"columns": {str(name): to_json(data[name]) for name in data.columns}}
+
     def assert_equal(self, expected: Any, actual: Any) -> None:
         outcome = self.compare.compare(expected, actual, self.compare.Tolerance())
         assert outcome.equal, f"{outcome.where}: {outcome.detail}"
@@ -358,11 +363,15 @@ def test_recorded_predict_calls_over_http(server: Server) -> None:
     recorded = package.recorded()
     assert recorded, "no recorded predict() calls"
     for data, result in recorded:
-        response = server.client.post("/predict", json=package.body(data))
-        assert response.status_code == 200, response.text
-        package.assert_equal(
-            package.serve.to_json(result), response.json()["predictions"]
-        )
+        bodies = [package.body(data)]
+        if package.takes_rows:
+            bodies.append(package.columns_body(data))  # the same call, column-wise
+        for body in bodies:
+            response = server.client.post("/predict", json=body)
+            assert response.status_code == 200, response.text
+            package.assert_equal(
+                package.serve.to_json(result), response.json()["predictions"]
+            )
 
 
 def test_a_missing_field_is_422_naming_it(server: Server) -> None:
@@ -467,8 +476,26 @@ def test_docs_and_openapi_example(server: Server) -> None:
     assert server.client.get("/docs").status_code == 404
     assert server.client.get("/redoc").status_code == 404
     schema = server.client.get("/openapi.json").json()
-    examples = schema["components"]["schemas"]["PredictRequest"]["examples"]
+    schemas = schema["components"]["schemas"]
+    examples = schemas["PredictRequest"]["examples"]
     assert server.package.serve.EXAMPLE in examples
+    body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]
+    shapes = body["application/json"]["schema"]
+    if not server.package.takes_rows:
+        assert shapes == {"$ref": "#/components/schemas/PredictRequest"}
+        assert "ColumnsRequest" not in schemas
+        return
+    assert shapes["oneOf"] == [
+        {"$ref": "#/components/schemas/PredictRequest"},
+        {"$ref": "#/components/schemas/ColumnsRequest"},
+    ]
+    columns = schemas["ColumnsRequest"]["properties"]["columns"]["$ref"]
+    fields = schemas[columns.rsplit("/", 1)[1]]["properties"]
+    assert set(fields) == {
+        field.alias or name
+        for name, field in server.package.serve.Row.model_fields.items()
+    }
+    assert all(field["type"] == "array" for field in fields.values())
 
 
 # Hostile requests: each attack performed against the generated server
@@ -494,11 +521,30 @@ def invalid_body(package: Package, size: int = 800_000) -> bytes:
     return f'{{"{key}":[{",".join([item] * count)}]}}'.encode()
 
 
+def invalid_columns(package: Package, size: int = 800_000) -> bytes:
+    """About ``size`` bytes of columns whose every value breaks the contract."""
+    fields = package.serve.Row.model_fields
+    names = [fields[name].alias or name for name in numeric_fields(package.serve.Row)]
+    framing = len('{"columns":{}}') + sum(len(name) + 6 for name in names)
+    count = (size - framing) // (4 * len(names))  # "x", per column
+    columns = {name: ["x"] * count for name in names}
+    return json.dumps({"columns": columns}, separators=(",", ":")).encode()
+
+
 def test_a_large_invalid_request_is_bounded_and_health_keeps_answering(
     server: Server,
 ) -> None:
-    body = invalid_body(server.package)
-    assert 790_000 < len(body) <= 800_000, len(body)
+    bodies = [invalid_body(server.package)]
+    if server.package.takes_rows:
+        bodies.append(invalid_columns(server.package))
+    for body in bodies:
+        assert 790_000 < len(body) <= 800_000, len(body)
+        bounded_while_health_answers(server, body)
+
+
+def bounded_while_health_answers(server: Server, body: bytes) -> None:
+    """An invalid ``body`` gets a 422 of at most 20 problems and 100 KB, and /health
+    answers while it is processed."""
     answer: dict[str, httpx.Response] = {}
 
     def send() -> None:
@@ -551,13 +597,21 @@ def test_a_number_out_of_the_contract_is_422_naming_the_field(
     packages: dict[str, Package], field: str, token: str
 ) -> None:
     row = {**packages["churn_classification"].serve.EXAMPLE["rows"][0], field: "@"}
-    body = json.dumps({"rows": [row]}).replace('"@"', token)
+    columns = {name: [value, value] for name, value in row.items()}
+    columns[field] = [1, "@"]
+    bodies = [
+        (["body", "rows", 0, field], json.dumps({"rows": [row]})),
+        (["body", "columns", field, 1], json.dumps({"columns": columns})),
+    ]
     with churn_client(packages) as client:
-        response = client.post(
-            "/predict", content=body, headers={"content-type": "application/json"}
-        )
-    assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"] == ["body", "rows", 0, field]
+        for located, body in bodies:
+            response = client.post(
+                "/predict",
+                content=body.replace('"@"', token),
+                headers={"content-type": "application/json"},
+            )
+            assert response.status_code == 422, response.text
+            assert response.json()["detail"][0]["loc"] == located
 
 
 def test_nan_in_a_column_the_notebook_had_missing_values_in_is_missing(
@@ -826,6 +880,59 @@ def test_a_body_validated_whole_is_answered_as_one_parsed_then_validated(
     assert status == 422 and b"at most 999 rows per request, not 1000" in answer
 
 
+def test_columns_validated_whole_are_answered_as_columns_validated_in_slices(
+    packages: dict[str, Package], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A column-oriented body up to WHOLE_BODY_BYTES is validated straight from its
+    JSON too: every answer, 200 or 422, is the one the slower path gives."""
+    serve = packages["churn_classification"].serve
+    example = serve.EXAMPLE["rows"][0]
+    one = {name: [value] for name, value in example.items()}
+    thousand = {name: [value] * 1000 for name, value in example.items()}
+    unread = {k: v for k, v in one.items() if k not in ("customer_id", "churned")}
+    bodies = [
+        {"columns": one, "extra": 1},
+        {"columns": {**one, "extra": [1, 2]}},
+        {"columns": thousand},
+        {"columns": unread},
+        {"columns": {**one, "total_charges": [None]}},
+        {"columns": {**one, "tenure_months": [3.0]}},
+        {"columns": {**one, "tenure_months": [1, 2]}},
+        {"columns": {**one, "tenure_months": [3.5], "monthly_charges": ["x"]}},
+        {"columns": {**one, "contract": "monthly"}},
+        {"columns": {k: v for k, v in one.items() if k != "contract"}},
+        {"columns": {name: [] for name in one}},
+        {"columns": []},
+        {"columns": one, "rows": [example]},
+    ]
+    encoded = [json.dumps(body).encode() for body in bodies]
+    assert len(encoded[2]) <= serve.WHOLE_BODY_BYTES  # 1,000 rows, in one pass
+    whole = [serve.answer(body, "id") for body in encoded]
+    monkeypatch.setattr(serve, "WHOLE_BODY_BYTES", 0)
+    sliced = [serve.answer(body, "id") for body in encoded]
+    assert whole == sliced
+    statuses = [status for status, _ in whole]
+    assert statuses == [200, 200, 200, 200, 200, 200] + [422] * 7
+    problems = [json.loads(answer)["detail"] for _, answer in whole[6:]]
+    assert [[p["type"] for p in found] for found in problems] == [
+        ["columns_length"],
+        ["int_from_float", "float_parsing"],
+        ["list_type"],
+        ["missing"],
+        ["too_short"],
+        ["dict_type"],
+        ["rows_and_columns"],
+    ]
+    assert problems[1][0]["loc"] == ["body", "columns", "tenure_months", 0]
+    assert problems[3][0]["loc"] == ["body", "columns", "contract"]
+    # The same rows as rows or as columns: the same answer.
+    rows = json.dumps({"rows": [example] * 1000}).encode()
+    assert serve.answer(rows, "id") == whole[2]
+    monkeypatch.setattr(serve, "MAX_ROWS", 999)  # more rows than allowed: refused
+    status, answer = serve.answer(encoded[2], "id")
+    assert status == 422 and b"at most 999 rows per request, not 1000" in answer
+
+
 def test_the_served_frame_is_the_one_every_column_cast_gave(
     packages: dict[str, Package],
 ) -> None:
@@ -853,6 +960,12 @@ def test_the_served_frame_is_the_one_every_column_cast_gave(
         )
         served = serve.to_frame(serve.ITEM_LIST.validate_python(part))
         pd.testing.assert_frame_equal(served, every_column_cast)
+        names = {key for row in part for key in row}
+        columns = {name: [row.get(name) for row in part] for name in names}
+        status, _ = serve.answer(json.dumps({"columns": columns}).encode(), "id")
+        assert status == 200
+        sent = serve.parse(json.dumps({"columns": columns}).encode())
+        pd.testing.assert_frame_equal(serve.columns_frame(sent), every_column_cast)
 
 
 #: `<dist>-serve` options of the hardened server, small enough to hit in a test.
@@ -908,6 +1021,13 @@ def test_the_max_rows_option_is_honoured(hardened: Server) -> None:
     response = hardened.client.post("/predict", json={"rows": [{}] * 6})
     assert response.status_code == 422, response.text
     assert "at most 5 rows per request, not 6" in response.text
+    columns = {name: [value] * 5 for name, value in row.items()}
+    answer = hardened.client.post("/predict", json={"columns": columns})
+    assert answer.status_code == 200, answer.text
+    six = {name: [1] * 6 for name in row}  # refused before its values are read
+    response = hardened.client.post("/predict", json={"columns": six})
+    assert response.status_code == 422, response.text
+    assert "at least 1 and at most 5 rows per request, not 6" in response.text
 
 
 def closed_after(connection: socket.socket, trickle: bytes = b"") -> float:

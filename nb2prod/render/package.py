@@ -140,6 +140,7 @@ def render(data: RenderInput) -> dict[str, str]:
         serving=serving,
         spark_requirement=spark,
         example=_json_text(serving.example) if serving else "",
+        columns_example=_columns_example(serving),
         **_python_examples(serving),
     )
     return files
@@ -148,6 +149,16 @@ def render(data: RenderInput) -> dict[str, str]:
 def _json_text(value: object) -> str:
     """JSON for a README code block: a backtick (escaped) cannot end the block."""
     return json.dumps(value, ensure_ascii=False).replace("`", "\\u0060")
+
+
+def _columns_example(serving: ServingPlan | None) -> str:
+    """The example's rows as a column-oriented request, for the README."""
+    if serving is None or serving.kind != "dataframe":
+        return ""
+    rows = serving.example["rows"]
+    names = dict.fromkeys(name for row in rows for name in row)
+    columns = {name: [row.get(name) for row in rows] for name in names}
+    return _json_text({"columns": columns})
 
 
 def _python_examples(serving: ServingPlan | None) -> dict[str, str]:

@@ -51,7 +51,7 @@ class InterfaceCall:
 class InterfaceReport:
     """How the recorded predict calls came out through one interface."""
 
-    #: ``HTTP``, ``batch CSV``, ``batch Parquet`` or ``Spark``.
+    #: ``HTTP``, ``HTTP columns``, ``batch CSV``, ``batch Parquet`` or ``Spark``.
     interface: str
     #: One entry per call sent.
     calls: tuple[InterfaceCall, ...] = ()

@@ -94,7 +94,7 @@ def through(
         if "batch" in only:
             scored = timed(lambda: batch(package, parameter, cases, tolerance, work))
         return [
-            *([served.result()] if served else []),
+            *(served.result() if served else []),
             *scored,
             *([spun.result()] if spun else []),
         ]

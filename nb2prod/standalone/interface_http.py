@@ -106,6 +106,11 @@ def body(value: Any) -> dict[str, Any]:
     return {"input": plain(value)}
 
 
+def columns_body(frame: Any) -> dict[str, Any]:
+    """The column-oriented request for a frame: each column's values, in row order."""
+    return {"columns": {str(name): plain(frame[name]) for name in frame.columns}}
+
+
 def post(url: str, payload: dict[str, Any]) -> tuple[int, Any]:
     data = json.dumps(payload, allow_nan=False).encode("utf-8")
     request = urllib.request.Request(
@@ -120,25 +125,43 @@ def post(url: str, payload: dict[str, Any]) -> tuple[int, Any]:
 
 def http(
     package: str, cases: list[Case], tolerance: Tolerance, timeout: float
-) -> dict[str, Any]:
-    report = entry("HTTP")
+) -> list[dict[str, Any]]:
+    """The reports of ``HTTP`` (a request of rows, or of items) and, when predict was
+    called with frames, ``HTTP columns`` (the same frames sent column by column)."""
+    rows_report = entry("HTTP")
+    frames = [case for case in cases if hasattr(case.value, "columns")]
+    reports = [rows_report, *([entry("HTTP columns")] if frames else [])]
     if importlib.util.find_spec(f"{package}.serve") is None:
-        report["skipped"] = "not run (the package has no serve module)"
-        return report
+        rows_report["skipped"] = "not run (the package has no serve module)"
+        return [rows_report]
     try:
         with server(package, timeout) as url:
             for case in cases:
-                rows = rows_of(case.value)
-                try:
-                    status, answer = post(url, body(case.value))
-                    if status != 200:
-                        record(report, case, f"status {status}: {answer}", rows)
-                        continue
-                    actual = answer["predictions"]
-                except Exception as exc:  # no answer, or not JSON, or no predictions
-                    record(report, case, f"{type(exc).__name__}: {exc}"[:TAIL], rows)
-                    continue
-                record(report, case, compared(case.expected, actual, tolerance), rows)
+                send(url, case, body(case.value), rows_report, tolerance)
+            for case in frames:
+                send(url, case, columns_body(case.value), reports[1], tolerance)
     except (Failed, OSError) as failed:  # never up, or could not be started
-        report["error"] = str(failed)
-    return report
+        rows_report["error"] = str(failed)  # one server: one failure to report
+        return [rows_report]
+    return reports
+
+
+def send(
+    url: str,
+    case: Case,
+    payload: dict[str, Any],
+    report: dict[str, Any],
+    tolerance: Tolerance,
+) -> None:
+    """POST one case's request and record in ``report`` how its answer compares."""
+    rows = rows_of(case.value)
+    try:
+        status, answer = post(url, payload)
+        if status != 200:
+            record(report, case, f"status {status}: {answer}", rows)
+            return
+        actual = answer["predictions"]
+    except Exception as exc:  # no answer, or not JSON, or no predictions
+        record(report, case, f"{type(exc).__name__}: {exc}"[:TAIL], rows)
+        return
+    record(report, case, compared(case.expected, actual, tolerance), rows)
