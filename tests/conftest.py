@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+
+# The CLI's tables wrap at the console's width, which rich fixes when the console is
+# made if COLUMNS is set then: pytest-xdist's workers start with COLUMNS=80. Without
+# it the width is read at each print, so a test can set COLUMNS for its own output.
+os.environ.pop("COLUMNS", None)
 
 import pytest
 from typer.testing import CliRunner
