@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,32 @@ def run_cli(*args: str | Path) -> Run:
     """Run ``nb2prod ARGS`` in this process."""
     result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def passes_alone(test: str) -> None:
+    """Run ``test`` (a pytest node id) alone in a fresh process and check it passed.
+
+    For a test of code that forks a helper only from a process without other threads:
+    an earlier test in this process may have left one (a Spark session's py4j).
+    """
+    alone = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "0",
+            "-p",
+            "no:cacheprovider",
+            test,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+    assert "1 passed" in alone.stdout
 
 
 def import_replay(alias: str, package_root: Path) -> tuple[ModuleType, ModuleType]:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import libcst as cst
 import nbformat
 import pytest
+from conftest import passes_alone
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider, ScopeProvider
 
 from nb2prod.analysis import cells, fast, parallel
@@ -208,13 +207,7 @@ def test_half_the_deep_cells_are_analysed_in_a_helper(tmp_path: Path) -> None:
     if threading.active_count() > 1:
         # Earlier tests left threads (a Spark session's py4j), so the helper rightly
         # refuses to fork this process: check it alone, in a fresh one.
-        test = f"{__file__}::test_half_the_deep_cells_are_analysed_in_a_helper"
-        alone = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        assert alone.returncode == 0, alone.stdout + alone.stderr
-        assert "1 passed" in alone.stdout
+        passes_alone(f"{__file__}::test_half_the_deep_cells_are_analysed_in_a_helper")
         return
     notebook, roled = _large(tmp_path)
     both = parallel.analyse_all(notebook, roled, _without_nodes)
