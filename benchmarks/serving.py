@@ -5,7 +5,8 @@ In one run it:
   * times predict() called directly (in this process, the package importable from
     DIR/src) and through HTTP (the package's serve.main running uvicorn on a free
     loopback port; requests sent with one persistent httpx.Client) on a single-row
-    and a 1,000-row input, and prints the medians and the HTTP overhead (the calls
+    and a 1,000-row input (for a frame, sent as rows and again as columns), and
+    prints the medians and the HTTP overhead (the calls
     interleaved, so that each meets the same load; the HTTP ones sent by httpx and
     again by the standard library's http.client, which costs the client less); and, on
     Linux, the CPU time per call of this process (direct) and of the server
