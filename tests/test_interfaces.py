@@ -140,26 +140,38 @@ def test_verify_replays_through_the_interfaces_too(null_city: Converted) -> None
     )
 
 
+def verify_with_serve_edited(
+    converted: Converted, tmp_path: Path, line: str, edited: str, interfaces: str
+) -> tuple[Run, dict[str, Any], Path]:
+    """`verify` of a copy of the package whose serve.py has ``line`` replaced by
+    ``edited``: its result, its JSON report and the copy's folder."""
+    notebook = Path(shutil.copy(converted.notebook, tmp_path))
+    out = Path(shutil.copytree(converted.out, tmp_path / "out"))
+    (serve,) = out.glob("*/src/*/serve.py")
+    text = serve.read_text("utf-8")
+    assert line in text
+    serve.write_text(text.replace(line, edited), "utf-8")
+    result = run_cli(
+        "verify", notebook, "--out", out, "--interfaces", interfaces,
+        "--json", tmp_path / "report.json",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.stdout + result.stderr
+    report = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    return result, report, out
+
+
 def test_a_server_that_answers_differently_is_a_mismatch_naming_http(
     null_city: Converted, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    notebook = Path(shutil.copy(null_city.notebook, tmp_path))
-    out = Path(shutil.copytree(null_city.out, tmp_path / "out"))
-    (serve,) = out.glob("*/src/*/serve.py")
-    text = serve.read_text("utf-8")
-    scoring = "    return predict(to_frame(request.rows))\n"
-    assert scoring in text
-    serve.write_text(text.replace(
-        scoring, "    return predict(to_frame(request.rows).iloc[::-1])\n"
-    ), "utf-8")  # fmt: skip
-    edited = run_cli(
-        "verify", notebook, "--out", out, "--interfaces", "http,batch",
-        "--json", tmp_path / "report.json",
-    )  # fmt: skip
-    assert edited.exit_code == 1, edited.stdout + edited.stderr
-    report = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    _, report, out = verify_with_serve_edited(
+        null_city,
+        tmp_path,
+        "    return predict(to_frame(request.rows))\n",
+        "    return predict(to_frame(request.rows).iloc[::-1])\n",
+        "http,batch",
+    )
     assert report["ok"] is False
     http = next(i for i in report["interfaces"] if i["interface"] == "HTTP")
     assert http["status"] == "mismatch"
@@ -184,24 +196,16 @@ def test_a_server_that_answers_differently_is_a_mismatch_naming_http(
 def test_a_server_that_answers_columns_differently_is_a_mismatch_naming_them(
     null_city: Converted, tmp_path: Path
 ) -> None:
-    notebook = Path(shutil.copy(null_city.notebook, tmp_path))
-    out = Path(shutil.copytree(null_city.out, tmp_path / "out"))
-    (serve,) = out.glob("*/src/*/serve.py")
-    text = serve.read_text("utf-8")
-    framing = "    return as_notebook(pd.DataFrame(data))\n"
-    assert framing in text
-    serve.write_text(text.replace(
-        framing, "    return as_notebook(pd.DataFrame(data).iloc[::-1])\n"
-    ), "utf-8")  # fmt: skip
-    edited = run_cli(
-        "verify", notebook, "--out", out, "--interfaces", "http",
-        "--json", tmp_path / "report.json",
-    )  # fmt: skip
-    assert edited.exit_code == 1, edited.stdout + edited.stderr
-    report = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    result, report, _ = verify_with_serve_edited(
+        null_city,
+        tmp_path,
+        "    return as_notebook(pd.DataFrame(data))\n",
+        "    return as_notebook(pd.DataFrame(data).iloc[::-1])\n",
+        "http",
+    )
     statuses = {i["interface"]: i["status"] for i in report["interfaces"]}
     assert statuses == {"HTTP": "equivalent", "HTTP columns": "mismatch"}
-    assert "mismatch: HTTP columns: call 001 row 0: expected" in edited.stdout
+    assert "mismatch: HTTP columns: call 001 row 0: expected" in result.stdout
 
 
 def test_the_interfaces_option_wins_over_the_table(null_city: Converted) -> None:
