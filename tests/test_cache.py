@@ -215,3 +215,27 @@ def test_a_planted_link_in_the_cache_is_replaced_not_followed(cache_dir: Path) -
     assert outside.read_text() == "keep"
     assert not planted.exists() and not planted.is_symlink()
     assert cache.formatted("y  =  2\n", lambda t: "wrong\n") == "y = 2\n"  # stored
+
+
+def test_the_key_appears_whole_and_the_first_one_wins(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes starting on a new cache at once: the one that finds the key
+    while the other writes it reads it whole (an empty key turned its cache off), and
+    a key made later never replaces the first."""
+    key_file = cache_dir / "key"
+    seen_while_writing = []
+    make = entries.secrets.token_bytes
+
+    def watched(size: int) -> bytes:
+        seen_while_writing.append(os.path.lexists(key_file))
+        return make(size)
+
+    monkeypatch.setattr(entries.secrets, "token_bytes", watched)
+    first = entries._secret.__wrapped__(cache_dir)
+    assert first is not None and key_file.read_bytes() == first
+    assert seen_while_writing == [False]
+    assert [p.name for p in cache_dir.iterdir()] == ["key"]  # no temporary left
+    entries._create_key(cache_dir, key_file)  # a second process that lost the race
+    assert entries._secret.__wrapped__(cache_dir) == first
+    assert [p.name for p in cache_dir.iterdir()] == ["key"]

@@ -21,6 +21,7 @@ import os
 import pickle
 import secrets
 import stat
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -265,13 +266,8 @@ def _secret(root: Path) -> bytes | None:
     path = root / "key"
     try:
         root.mkdir(parents=True, exist_ok=True)
-        try:
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(handle, "wb") as new:
-                new.write(secrets.token_bytes(32))
+        if not os.path.lexists(path):
+            _create_key(root, path)
         status = path.lstat()
         if not stat.S_ISREG(status.st_mode) or status.st_mode & 0o077:
             return None
@@ -281,3 +277,17 @@ def _secret(root: Path) -> bytes | None:
     except OSError:
         return None
     return secret if len(secret) == 32 else None
+
+
+def _create_key(root: Path, path: Path) -> None:
+    """A new key, written whole beside ``path`` and then linked there: a process
+    starting at the same time sees no key or a complete one, never an empty file
+    (which would turn its cache off), and the first link wins."""
+    handle, written = tempfile.mkstemp(dir=root, prefix=".key-")  # mode 0600
+    try:
+        with os.fdopen(handle, "wb") as new:
+            new.write(secrets.token_bytes(32))
+        with contextlib.suppress(FileExistsError):  # another process's key won
+            os.link(written, path)
+    finally:
+        os.unlink(written)
