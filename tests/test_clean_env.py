@@ -143,6 +143,29 @@ def test_numpy_the_annotations_import_is_declared(tmp_path: Path) -> None:
     assert "numpy" in _names(_dependencies(package))
 
 
+def test_numpy_the_served_frame_imports_is_declared(tmp_path: Path) -> None:
+    """The notebook's code uses pandas alone, but serve.py builds a columns request's
+    number columns with numpy: numpy is declared, not left to come with pandas."""
+    notebook = write(
+        tmp_path / "doubling.ipynb",
+        code(
+            "import pandas as pd\n\ndf = pd.DataFrame({'a': [1.0, 2.0], 'b': ['x', 'y']})"
+        ),
+        code(
+            "import pandas as pd\n\n\ndef predict(frame: pd.DataFrame) -> list[float]:\n"
+            "    return (frame['a'] * 2).tolist()",
+            "nb2prod:predict",
+        ),
+        code("predict(df)"),
+    )
+    result = run_cli("convert", notebook)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    package = tmp_path / "doubling"
+    serve = (package / "src" / "doubling" / "serve.py").read_text()
+    assert "\nimport numpy as np\n" in serve
+    assert "numpy" in _names(_dependencies(package))
+
+
 def test_the_environment_is_built_once_and_reused(
     converted: dict[str, object],
 ) -> None:

@@ -27,10 +27,10 @@ from nb2prod.render.review_marks import review_marks
 from nb2prod.render.rewrite import ARTIFACTS, statement_code, test_function
 from nb2prod.render.service import (
     PARQUET_REQUIREMENT,
-    SERVING_REQUIREMENTS,
     SERVING_TEST_REQUIREMENTS,
     SPARK_REQUIREMENT,
     service_files,
+    serving_requirements,
 )
 from nb2prod.render.shipped import (
     learned_code,
@@ -110,7 +110,7 @@ def render(data: RenderInput) -> dict[str, str]:
         python=data.python,
         dependencies=[
             *(d.requirement for d in data.dependencies),
-            *(SERVING_REQUIREMENTS if serving else ()),
+            *serving_requirements(data),
         ],
         test_dependencies=[
             *(d.requirement for d in data.test_dependencies),

@@ -16,6 +16,9 @@ from nb2prod.standalone import arrays, casefile, compare, objects, tables
 
 #: Requirements serving adds to the package (FastAPI, its server, its models).
 SERVING_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "pydantic>=2.6")
+#: What serve.py imports for a DataFrame besides pandas: a request's number columns
+#: become numpy arrays. Declared unless the notebook's code already declares numpy.
+FRAME_REQUIREMENT = "numpy>=1.26"
 #: What the serving tests add (FastAPI's TestClient runs on httpx).
 SERVING_TEST_REQUIREMENTS = ("httpx>=0.27",)
 #: Largest request body served by default, in bytes.
@@ -33,6 +36,16 @@ _SHIPPED = (compare, arrays, casefile, objects, tables)
 SPARK_REQUIREMENT = "pyspark[sql]>=4.3.0"
 #: The `parquet` extra of a package with batch scoring: .parquet files need pyarrow.
 PARQUET_REQUIREMENT = "pyarrow>=15"
+
+
+def serving_requirements(data: RenderInput) -> tuple[str, ...]:
+    """The requirements serving adds to the package's dependencies."""
+    if data.serving is None:
+        return ()
+    declared = {d.distribution.lower() for d in data.dependencies}
+    if data.serving.kind == "dataframe" and "numpy" not in declared:
+        return (*SERVING_REQUIREMENTS, FRAME_REQUIREMENT)
+    return SERVING_REQUIREMENTS
 
 
 def service_files(
