@@ -33,10 +33,15 @@ from nb2prod.notebook.vocabulary import Role, load_vocabulary
 from nb2prod.output.fastcheck import fingerprint
 from nb2prod.output.lock import Lock, read_lock, sha256
 from nb2prod.plan.artifacts import SavedArtifact, saved_artifacts
-from nb2prod.plan.dependencies import Dependency, rendered_imports, resolve
+from nb2prod.plan.dependencies import (
+    Dependency,
+    refuse_shadowing,
+    rendered_imports,
+    resolve,
+)
 from nb2prod.plan.learned import learned_entries, learned_values, with_learned_artifacts
 from nb2prod.plan.local_modules import find_local_modules
-from nb2prod.plan.naming import package_name, refuse_shadowing
+from nb2prod.plan.naming import package_name
 from nb2prod.plan.pickled import saved_modules
 from nb2prod.plan.planner import PackagePlan, make_plan
 from nb2prod.plan.serving import ServingPlan, serving_plan, spark_plan
@@ -150,11 +155,9 @@ class Generated:
 
 
 def prepare(job: Job, notebook: Notebook) -> Prepared:
-    """Select, analyse and plan the notebook read for ``job``.
-
-    1. give each code cell its role (tags from ``cell_tags/``) and refuse bad tags;
-    2. analyse every code cell with libcst (cached on disk);
-    3. plan the package: modules, imports, API, artifacts, tests, config.
+    """Select, analyse and plan the notebook read for ``job``: each code cell's role
+    (tags from ``cell_tags/``, bad tags refused), its analysis (cached on disk), then
+    the package's modules, imports, API, artifacts, tests and config.
     """
     vocabulary = load_vocabulary()
     selection = select(notebook, vocabulary)

@@ -169,8 +169,14 @@ def test_the_public_api() -> None:
 
 def test_the_cli_starts_without_the_heavy_libraries() -> None:
     """`nb2prod check`'s fast path is what every commit pays: the CLI module must not
-    import what only generation needs (libcst alone costs a fifth of a second)."""
+    import what only generation needs (libcst alone costs a fifth of a second), nor
+    nb2prod's planning and its cache (pickle, hmac, tempfile, threading)."""
     heavy = ["libcst", "black", "jinja2", "nbformat", "papermill", "pandas", "numpy"]
+    heavy += [
+        "nb2prod.plan.dependencies",
+        "nb2prod.plan.model",
+        "nb2prod.analysis.entries",
+    ]
     probe = (
         "import sys, nb2prod.cli.app, nb2prod.output.fastcheck\n"
         f"print(sorted(m for m in {heavy!r} if m in sys.modules))"

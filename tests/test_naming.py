@@ -7,12 +7,8 @@ from pathlib import Path
 import pytest
 
 from nb2prod.errors import Nb2ProdError, UsageError
-from nb2prod.plan.naming import (
-    distribution_name,
-    package_name,
-    refuse_shadowing,
-    sanitise,
-)
+from nb2prod.plan.dependencies import refuse_shadowing
+from nb2prod.plan.naming import distribution_name, package_name, sanitise
 
 
 @pytest.mark.parametrize(
