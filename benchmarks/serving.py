@@ -59,6 +59,8 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from nb2prod.standalone.interface_http import columns_body
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # servers.py: shared with the tests
 from servers import ServerFailed, convert_sample, free_port, served  # noqa: E402
@@ -130,12 +132,10 @@ class Package:
     def body(self, frame: pd.DataFrame, shape: str = "rows") -> bytes:
         """The POST /predict body for those rows, as the generated tests build it
         (``shape`` "columns": a frame's values column by column)."""
-        to_json = self.serve.to_json
         if self.takes_rows and shape == "columns":
-            columns = {str(name): to_json(frame[name]) for name in frame.columns}
-            content: dict[str, Any] = {"columns": columns}
+            content = columns_body(frame)
         elif self.takes_rows:
-            content = {"rows": to_json(frame.to_dict("records"))}
+            content = {"rows": self.serve.to_json(frame.to_dict("records"))}
         else:
             content = {"inputs": self.serve.to_json(self.argument(frame))}
         return json.dumps(content).encode()

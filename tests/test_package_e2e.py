@@ -37,6 +37,8 @@ from conftest import SAMPLES, import_replay, run_cli
 from pydantic import TypeAdapter
 from servers import ServerFailed, free_port, served
 
+from nb2prod.standalone.interface_http import columns_body
+
 pytestmark = pytest.mark.slow
 
 NAMES = sorted(notebook.stem for notebook in SAMPLES.glob("*.ipynb"))
@@ -116,11 +118,6 @@ class Package:
         if self.takes_rows:
             return {"rows": self.serve.to_json(data.to_dict("records"))}
         return {"inputs": self.serve.to_json(data)}
-
-    def columns_body(self, data: pd.DataFrame) -> dict[str, Any]:
-        """The column-oriented request for predict(data): each column's values."""
-        to_json = self.serve.to_json
-        return {"columns": {str(name): to_json(data[name]) for name in data.columns}}
 
     def assert_equal(self, expected: Any, actual: Any) -> None:
         outcome = self.compare.compare(expected, actual, self.compare.Tolerance())
@@ -365,7 +362,7 @@ def test_recorded_predict_calls_over_http(server: Server) -> None:
     for data, result in recorded:
         bodies = [package.body(data)]
         if package.takes_rows:
-            bodies.append(package.columns_body(data))  # the same call, column-wise
+            bodies.append(columns_body(data))  # the same call, as the proof sends it
         for body in bodies:
             response = server.client.post("/predict", json=body)
             assert response.status_code == 200, response.text
