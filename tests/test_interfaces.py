@@ -199,8 +199,8 @@ def test_a_server_that_answers_columns_differently_is_a_mismatch_naming_them(
     result, report, _ = verify_with_serve_edited(
         null_city,
         tmp_path,
-        "    return as_notebook(pd.DataFrame(data))\n",
-        "    return as_notebook(pd.DataFrame(data).iloc[::-1])\n",
+        "    return framed([columns.get(name, missing) for name in COLUMN_LISTS])\n",
+        "    return framed([columns.get(name, missing)[::-1] for name in COLUMN_LISTS])\n",
         "http",
     )
     statuses = {i["interface"]: i["status"] for i in report["interfaces"]}
