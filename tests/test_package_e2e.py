@@ -1061,6 +1061,11 @@ def test_slow_headers_and_idle_connections_are_closed(hardened: Server) -> None:
         keep_alive.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
         assert b"200 OK" in keep_alive.recv(65536)
         assert closed_after(keep_alive) < 3  # --timeout-keep-alive 1
+    with connect(hardened.url) as second:  # the next request's headers are timed too
+        second.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert b"200 OK" in second.recv(65536)
+        second.sendall(b"GET /health HTTP/1.1\r\n")
+        assert closed_after(second, b"x-slow: 1\r\n") < 3
 
 
 def test_connections_past_the_concurrency_limit_get_503(hardened: Server) -> None:
@@ -1080,6 +1085,19 @@ def test_headers_over_max_header_bytes_are_refused(hardened: Server) -> None:
             time.sleep(0.05)
         assert connection.recv(65536).startswith(b"HTTP/1.1 400 ")
     assert httpx.get(f"{hardened.url}/health", headers={"x-ok": "a" * 1000}).is_success
+
+
+def test_a_body_arriving_with_its_headers_is_not_counted_as_headers(
+    server: Server,
+) -> None:
+    """Only a request's line and headers count against --max-header-bytes (16 KB by
+    default), also when a large body arrives in the same read as they do."""
+    body = json.dumps(server.package.body(server.package.recorded()[0][0])).encode()
+    body += b" " * max(0, 100_000 - len(body))  # JSON allows trailing whitespace
+    head = f"POST /predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    with connect(server.url) as connection:
+        connection.sendall(head.encode() + body)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
 
 
 def test_requests_are_logged_one_by_one_unless_no_access_log(

@@ -14,8 +14,14 @@ from nb2prod.plan.serving import ServingPlan
 from nb2prod.render.model import RenderInput
 from nb2prod.standalone import arrays, casefile, compare, objects, tables
 
-#: Requirements serving adds to the package (FastAPI, its server, its models).
-SERVING_REQUIREMENTS = ("fastapi>=0.110", "uvicorn>=0.29", "pydantic>=2.6")
+#: Requirements serving adds to the package (FastAPI, its server and the HTTP/1.1
+#: parser serve.py runs it on, its models).
+SERVING_REQUIREMENTS = (
+    "fastapi>=0.110",
+    "uvicorn>=0.29",
+    "httptools>=0.6",
+    "pydantic>=2.6",
+)
 #: What serve.py imports for a DataFrame besides pandas: a request's number columns
 #: become numpy arrays. Declared unless the notebook's code already declares numpy.
 FRAME_REQUIREMENT = "numpy>=1.26"
