@@ -11,6 +11,7 @@ the clean replay fail with a located message.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pickle
@@ -20,6 +21,7 @@ import sys
 import threading
 import time
 import tomllib
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import joblib
@@ -75,6 +77,10 @@ def _dependencies(package: Path) -> list[str]:
 
 def _names(requirements: list[str]) -> set[str]:
     return {r.split(">")[0].split("=")[0].split("[")[0] for r in requirements}
+
+
+def _normalised(distribution: str) -> str:
+    return distribution.lower().replace("_", "-")
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +149,10 @@ def test_numpy_the_annotations_import_is_declared(tmp_path: Path) -> None:
     assert "numpy" in _names(_dependencies(package))
 
 
-def test_numpy_the_served_frame_imports_is_declared(tmp_path: Path) -> None:
+def test_what_serve_and_batch_import_is_declared(tmp_path: Path) -> None:
     """The notebook's code uses pandas alone, but serve.py builds a columns request's
-    number columns with numpy: numpy is declared, not left to come with pandas."""
+    number columns with numpy, and imports pydantic-core, typing-extensions and
+    httptools directly: each is declared, not left to come with another."""
     notebook = write(
         tmp_path / "doubling.ipynb",
         code(
@@ -163,7 +170,26 @@ def test_numpy_the_served_frame_imports_is_declared(tmp_path: Path) -> None:
     package = tmp_path / "doubling"
     serve = (package / "src" / "doubling" / "serve.py").read_text()
     assert "\nimport numpy as np\n" in serve
-    assert "numpy" in _names(_dependencies(package))
+    names = {_normalised(name) for name in _names(_dependencies(package))}
+    providers = packages_distributions()
+    for module in ("serve", "batch"):
+        tree = ast.parse((package / "src" / "doubling" / f"{module}.py").read_text())
+        imported = {
+            name.partition(".")[0]
+            for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            and not getattr(node, "level", 0)
+            for name in (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+            )
+        }
+        for name in sorted(imported - set(sys.stdlib_module_names) - {"__future__"}):
+            found = {_normalised(d) for d in providers.get(name, [])}
+            assert (
+                found & names
+            ), f"{module}.py imports {name}, declared by none of {found}"
 
 
 def test_the_environment_is_built_once_and_reused(

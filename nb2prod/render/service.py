@@ -14,13 +14,16 @@ from nb2prod.plan.serving import ServingPlan
 from nb2prod.render.model import RenderInput
 from nb2prod.standalone import arrays, casefile, compare, objects, tables
 
-#: Requirements serving adds to the package (FastAPI, its server and the HTTP/1.1
-#: parser serve.py runs it on, its models).
+#: Requirements serving adds to the package: FastAPI, its server and the HTTP/1.1
+#: parser serve.py runs it on, its models, and the two libraries serve.py imports that
+#: pydantic brings (its core, for JSON; typing-extensions, for TypedDict on 3.11).
 SERVING_REQUIREMENTS = (
     "fastapi>=0.110",
     "uvicorn>=0.29",
     "httptools>=0.6",
     "pydantic>=2.6",
+    "pydantic-core>=2.16",
+    "typing-extensions>=4.6.1",
 )
 #: What serve.py imports for a DataFrame besides pandas: a request's number columns
 #: become numpy arrays. Declared unless the notebook's code already declares numpy.
