@@ -40,7 +40,7 @@ from nb2prod.run import behaviour
 from nb2prod.run.behaviour import BehaviourDiff
 from nb2prod.run.environment import clean_environment
 from nb2prod.run.execute import Progress, Recording, execute
-from nb2prod.run.interfaces import replay_interfaces
+from nb2prod.run.interfaces import replay_interfaces, spark_can_run
 from nb2prod.run.replay import VerifyReport, replay
 from nb2prod.settings import Job
 from nb2prod.standalone.compare import Tolerance
@@ -158,7 +158,8 @@ def replay_in(prepared: Prepared, cases: Path, tolerance: Tolerance) -> VerifyRe
     if job.isolation == "none":
         python, src = Path(sys.executable), job.folder / "src"
         return _replay_both(prepared, cases, tolerance, python, src, clean=False)
-    with clean_environment(job.folder) as environment:
+    spark = "spark" in job.interfaces and spark_can_run()
+    with clean_environment(job.folder, spark=spark) as environment:
         return _replay_both(
             prepared, cases, tolerance, environment.python, environment.site,
             clean=True,

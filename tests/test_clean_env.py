@@ -42,6 +42,7 @@ from nb2prod.run.environment import (
     uv_binary,
     uv_index_options,
 )
+from nb2prod.run.interfaces import spark_can_run
 from notebooks import code, write
 
 HELPERS = "def normalise(city):\n    return city.strip().title()\n"
@@ -370,15 +371,18 @@ def test_find_links_and_constraints_that_are_not_there_are_left_out(
     ]  # fmt: skip
 
 
-def test_a_sample_is_equivalent_over_http_and_batch_in_its_clean_environment(
+def test_a_sample_is_equivalent_over_http_batch_and_spark_in_its_clean_environment(
     tmp_path: Path,
 ) -> None:
-    # The promise where it is relied on: the server and the batch command of the
-    # package as installed with only what it declares give the notebook's answers.
+    # The promise where it is relied on: the server, the batch command and the Spark
+    # job of the package as installed with only what it declares give the notebook's
+    # answers. pyspark and java are here (the test extras, .ci/run), so the clean
+    # environment gets the package's spark extra.
+    assert spark_can_run()
     report = tmp_path / "report.json"
     result = run_cli(
         "convert", SAMPLES / "churn_classification.ipynb", "--out", tmp_path,
-        "--isolation", "venv", "--interfaces", "http,batch", "--json", report,
+        "--isolation", "venv", "--interfaces", "http,batch,spark", "--json", report,
     )  # fmt: skip
     assert result.exit_code == 0, result.stdout + result.stderr
     data = json.loads(report.read_text("utf-8"))
@@ -388,6 +392,11 @@ def test_a_sample_is_equivalent_over_http_and_batch_in_its_clean_environment(
     statuses = {i["interface"]: i["status"] for i in data["interfaces"]}
     # Parquet runs too: the clean environment has the package's parquet extra.
     assert statuses == dict.fromkeys(
-        ("HTTP", "HTTP columns", "batch CSV", "batch Parquet"), "equivalent"
+        ("HTTP", "HTTP columns", "batch CSV", "batch Parquet", "Spark"), "equivalent"
     )
     assert all(len(i["calls"]) == 4 for i in data["interfaces"])
+    pyproject = tmp_path / "churn_classification" / "pyproject.toml"
+    spark_extra = set(declared(pyproject, spark=True)) - set(declared(pyproject))
+    assert [r.split(">")[0] for r in spark_extra] == ["pyspark[sql]"]
+    envs = Path(os.environ["NB2PROD_CACHE_DIR"]) / "envs"
+    assert (envs / key(declared(pyproject, spark=True)) / MARKER).is_file()

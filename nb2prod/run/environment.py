@@ -59,9 +59,12 @@ class CleanEnvironment:
 
 
 @contextmanager
-def clean_environment(package_folder: Path) -> Iterator[CleanEnvironment]:
-    """The package at ``package_folder`` installed in its clean environment."""
-    requirements = declared(package_folder / "pyproject.toml")
+def clean_environment(
+    package_folder: Path, *, spark: bool = False
+) -> Iterator[CleanEnvironment]:
+    """The package at ``package_folder`` installed in its clean environment (with its
+    ``spark`` extra when ``spark``: another environment, as another dependency set)."""
+    requirements = declared(package_folder / "pyproject.toml", spark=spark)
     started = time.perf_counter()
     with _environment(requirements) as (root, reused):
         built = time.perf_counter() - started
@@ -75,9 +78,10 @@ def clean_environment(package_folder: Path) -> Iterator[CleanEnvironment]:
             )
 
 
-def declared(pyproject: Path) -> tuple[str, ...]:
+def declared(pyproject: Path, *, spark: bool = False) -> tuple[str, ...]:
     """The ``[project] dependencies`` of a package's pyproject.toml, with its
-    ``parquet`` extra (the batch command's .parquet files need it)."""
+    ``parquet`` extra (the batch command's .parquet files need it), and with its
+    ``spark`` extra when ``spark`` (if it has one)."""
     try:
         data = tomllib.loads(pyproject.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -85,6 +89,8 @@ def declared(pyproject: Path) -> tuple[str, ...]:
     project = data.get("project", {})
     extras = project.get("optional-dependencies", {})
     dependencies = [*project.get("dependencies", []), *extras.get("parquet", [])]
+    if spark:
+        dependencies += extras.get("spark", [])
     return tuple(str(d) for d in dependencies)
 
 

@@ -11,6 +11,8 @@ what the notebook's predict returned.
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +90,16 @@ class InterfaceReport:
             for call in self.calls
             if not call.equal
         )
+
+
+def spark_can_run() -> bool:
+    """Whether a Spark replay can run where nb2prod does: pyspark installed beside it and
+    java on PATH. A clean environment gets the package's spark extra only then, so that
+    only those who use Spark wait for pyspark to install; the others' reports say why
+    Spark was not run."""
+    return importlib.util.find_spec("pyspark") is not None and bool(
+        shutil.which("java")
+    )
 
 
 def replay_interfaces(

@@ -145,11 +145,12 @@ def spark(
     if importlib.util.find_spec(f"{package}.spark") is None:
         report["skipped"] = "not run (the package has no Spark module)"
         return report
-    if importlib.util.find_spec("pyspark") is None:
-        report["skipped"] = "not run (pyspark not installed)"
-        return report
+    # java first: without it, a clean environment is not given pyspark either.
     if shutil.which("java") is None:
         report["skipped"] = "not run (no java on PATH)"
+        return report
+    if importlib.util.find_spec("pyspark") is None:
+        report["skipped"] = "not run (pyspark not installed)"
         return report
     import pandas as pd
     from pyspark.sql import SparkSession
