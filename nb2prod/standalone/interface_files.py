@@ -185,9 +185,8 @@ def spark(
                     [pd.read_parquet(p) for p in parts], ignore_index=True
                 )
                 actual = predictions(output, case.expected)
-            except (
-                Exception
-            ) as exc:  # the package's Spark path failed: say so, per call
+            except Exception as exc:
+                # The package's Spark path failed: say so, per call.
                 record(
                     report, case, f"{type(exc).__name__}: {str(exc)[:TAIL]}", len(frame)
                 )
