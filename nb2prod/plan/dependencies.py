@@ -202,9 +202,8 @@ def refuse_shadowing(name: str, notebook: Path, requested: bool) -> None:
         owner = f"the installed distribution {foreign[0]}"
     else:
         return
-    error = (
-        UsageError if requested else Nb2ProdError
-    )  # a bad option, or a bad file name
+    # A bad option, or a bad file name.
+    error = UsageError if requested else Nb2ProdError
     raise error(
         f"{notebook.name}: the package name '{name}' would shadow the module of {owner}; "
         f"choose another with --name, e.g. --name {name}_model"

@@ -160,9 +160,8 @@ class Resolver:
         """Record where ``module`` (None for a test) gets ``use`` from."""
         if found.source is Source.IMPORT and found.binding is not None:
             binding = found.binding
-            if (
-                needs.package is not None
-            ):  # a test imports a local module from the package
+            if needs.package is not None:
+                # A test imports a local module from the package.
                 binding = self._for_tests(binding, needs.package)
             elif self._is_local(binding):
                 needs.local[_import_key(binding)] = binding
