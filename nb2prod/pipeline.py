@@ -159,7 +159,8 @@ def replay_in(prepared: Prepared, cases: Path, tolerance: Tolerance) -> VerifyRe
         python, src = Path(sys.executable), job.folder / "src"
         return _replay_both(prepared, cases, tolerance, python, src, clean=False)
     spark = "spark" in job.interfaces and spark_can_run()
-    with clean_environment(job.folder, spark=spark) as environment:
+    keep = job.cache_environments
+    with clean_environment(job.folder, spark=spark, keep=keep) as environment:
         return _replay_both(
             prepared, cases, tolerance, environment.python, environment.site,
             clean=True,

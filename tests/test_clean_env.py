@@ -12,6 +12,7 @@ the clean replay fail with a located message.
 from __future__ import annotations
 
 import ast
+import fcntl
 import json
 import os
 import pickle
@@ -32,6 +33,7 @@ from conftest import SAMPLES, run_cli
 from sklearn.linear_model import LogisticRegression
 
 from nb2prod.errors import CleanEnvironmentError
+from nb2prod.settings import DEFAULT_CACHE_ENVIRONMENTS, job_for
 from nb2prod.plan.pickled import modules_in, pickle_modules
 from nb2prod.run.environment import (
     MARKER,
@@ -276,6 +278,83 @@ def test_concurrent_builds_share_one_complete_environment(
         thread.join()
     assert sorted(reused) == [False, True]
     assert (half / MARKER).is_file() and not (half / "junk").exists()
+
+
+def test_the_least_recently_used_environments_go_but_never_one_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each build keeps at most ``keep`` environments: the least recently used (not
+    the oldest) go first, one a replay holds stays, and so does a build in progress;
+    what killed builds left goes."""
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
+    envs = tmp_path / "cache" / "envs"
+    packages = {}
+    for name in "abcde":
+        # A requirement whose marker never holds: a dependency set of its own, which
+        # installs nothing (and needs no index).
+        packages[name] = tmp_path / name
+        _tiny(packages[name], f'"nb2prod-absent-{name}; python_version < \'3\'"')
+
+    def root(name: str) -> str:
+        return key(declared(packages[name] / "pyproject.toml"))
+
+    def kept() -> set[str]:
+        names = {root(n): n for n in packages}
+        return {names.get(e.name, e.name) for e in envs.iterdir() if e.is_dir()}
+
+    for name in "abc":
+        with clean_environment(packages[name], keep=3) as environment:
+            assert not environment.reused
+    assert kept() == set("abc")
+    with clean_environment(packages["a"], keep=3) as environment:
+        assert environment.reused  # a is now the most recently used
+    killed = envs / f"{root('e')}.building-x1"
+    killed.mkdir()
+    building = envs / f"{'0' * 20}.building-x2"  # its lock is held: being built
+    building.mkdir()
+    with (envs / f"{'0' * 20}.lock").open("a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        with clean_environment(packages["d"], keep=2):
+            pass
+    assert kept() == {"a", "d", building.name}  # b and c were used least recently
+    assert not killed.exists()
+    with clean_environment(packages["a"], keep=2) as environment:
+        with clean_environment(packages["e"], keep=1):
+            # d went; a, although used less recently than d was built, is in use.
+            assert kept() == {"a", "e"}
+        assert (environment.site / "tiny" / "__init__.py").is_file()
+        assert (environment.python.parent.parent / MARKER).is_file()
+
+
+def test_cache_environments_in_the_project_table_bounds_convert(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set to 1, a convert that builds its environment removes the one it had."""
+    monkeypatch.setenv("NB2PROD_CACHE_DIR", str(tmp_path / "cache"))
+    notebook = write(
+        tmp_path / "n.ipynb",
+        code("def double(x):\n    return 2 * x", "nb2prod:predict"),
+        code("double(21)"),
+    )
+    assert job_for(notebook).cache_environments == DEFAULT_CACHE_ENVIRONMENTS
+    for value, message in [
+        ("0", "'cache-environments' must be at least 1"),
+        ("1.5", "'cache-environments' must be an integer, not 1.5"),
+    ]:
+        (tmp_path / "pyproject.toml").write_text(
+            f"[tool.nb2prod]\ncache-environments = {value}\n"
+        )
+        result = run_cli("convert", notebook, "--no-execute")
+        assert result.exit_code == 1 and message in result.stderr, result.stderr
+    (tmp_path / "pyproject.toml").write_text("[tool.nb2prod]\ncache-environments = 1\n")
+    assert job_for(notebook).cache_environments == 1
+    earlier = tmp_path / "cache" / "envs" / ("0" * 20)
+    earlier.mkdir(parents=True)
+    (earlier / MARKER).write_text("{}")
+    result = run_cli("convert", notebook, "--isolation", "venv")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "replayed in a clean environment" in result.stdout
+    assert not earlier.exists()
 
 
 def _tiny(package: Path, dependencies: str = "") -> None:

@@ -13,11 +13,20 @@ use a half-built one. The package itself changes on every convert: it is install
 (``--no-deps``, into a temporary ``--target`` folder put first on the path) for each
 replay, never into the shared environment, which proves its packaging ships every
 module it needs.
+
+The cache keeps a few environments: each use marks its environment (the marker's
+modification time), and a convert that built a new one then removes the least
+recently used others until at most ``cache-environments`` remain
+(``[tool.nb2prod]``, default
+:data:`~nb2prod.settings.DEFAULT_CACHE_ENVIRONMENTS`). An environment in use holds a
+shared lock on its ``.lock`` file, so another convert never removes it from under a
+replay; on Windows, which has no shared file locks, none is removed.
 """
 
 from __future__ import annotations
 
 import configparser
+import contextlib
 import hashlib
 import importlib
 import json
@@ -36,11 +45,14 @@ from pathlib import Path
 
 from nb2prod.analysis import entries
 from nb2prod.errors import CleanEnvironmentError
+from nb2prod.settings import DEFAULT_CACHE_ENVIRONMENTS
 
 #: Written last into a complete environment; a folder without it is never used.
 MARKER = ".nb2prod-complete"
 #: Bumped when the way environments are built changes.
 _FORMAT = 2
+#: In the name of the folder an environment is built in until it is complete.
+_BUILDING = ".building-"
 
 
 @dataclass(frozen=True)
@@ -60,13 +72,14 @@ class CleanEnvironment:
 
 @contextmanager
 def clean_environment(
-    package_folder: Path, *, spark: bool = False
+    package_folder: Path, *, spark: bool = False, keep: int = DEFAULT_CACHE_ENVIRONMENTS
 ) -> Iterator[CleanEnvironment]:
     """The package at ``package_folder`` installed in its clean environment (with its
-    ``spark`` extra when ``spark``: another environment, as another dependency set)."""
+    ``spark`` extra when ``spark``: another environment, as another dependency set).
+    Building one removes the least recently used others past ``keep``."""
     requirements = declared(package_folder / "pyproject.toml", spark=spark)
     started = time.perf_counter()
-    with _environment(requirements) as (root, reused):
+    with _environment(requirements, keep) as (root, reused):
         built = time.perf_counter() - started
         python = _python_in(root)
         with tempfile.TemporaryDirectory(prefix="nb2prod-site-") as site:
@@ -118,8 +131,11 @@ def uv_binary() -> str | None:
 
 
 @contextmanager
-def _environment(requirements: Sequence[str]) -> Iterator[tuple[Path, bool]]:
-    """The environment's folder, from the cache or built now; and whether reused."""
+def _environment(requirements: Sequence[str], keep: int) -> Iterator[tuple[Path, bool]]:
+    """The environment's folder, from the cache or built now; and whether reused.
+
+    It is held in use (a shared lock) while the caller has it.
+    """
     base = entries.folder()
     if base is None:  # caching is off: a throw-away environment
         with tempfile.TemporaryDirectory(prefix="nb2prod-env-") as throwaway:
@@ -129,33 +145,118 @@ def _environment(requirements: Sequence[str]) -> Iterator[tuple[Path, bool]]:
     envs = base / "envs"
     envs.mkdir(parents=True, exist_ok=True)
     name = key(requirements)
+    root, lock = envs / name, envs / f"{name}.lock"
+    built = False
+    # Twice at most: another convert may remove what was built here in the moment
+    # between the build's exclusive lock and the use's shared one (when it keeps one).
+    for _ in range(3):
+        with _locked(lock, shared=True):
+            if (root / MARKER).is_file():
+                _touch(root / MARKER)
+                if built:
+                    _remove_unused(envs, keep, name)
+                yield root, not built
+                return
+        with _locked(lock):
+            if not (root / MARKER).is_file():  # else another convert built it meanwhile
+                _build_into(envs, name, requirements)
+                built = True
+    raise CleanEnvironmentError(
+        f"the clean environment {root} was removed as soon as it was built: "
+        "cache-environments is too small for the converts running at once"
+    )
+
+
+def _build_into(envs: Path, name: str, requirements: Sequence[str]) -> None:
+    """Build the environment ``name`` in a scratch folder, then rename it into place."""
     root = envs / name
-    if (root / MARKER).is_file():
-        yield root, True
-        return
-    with _locked(envs / f"{name}.lock"):
-        if (root / MARKER).is_file():  # another convert built it while we waited
-            yield root, True
-            return
-        scratch = Path(tempfile.mkdtemp(prefix=f"{name}.building-", dir=envs))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{name}{_BUILDING}", dir=envs))
+    try:
+        _build(scratch / "env", requirements)
+        (scratch / "env" / MARKER).write_text(
+            json.dumps({"requirements": list(requirements)}) + "\n", "utf-8"
+        )
+        if root.exists():  # a leftover without its marker: never trusted
+            shutil.rmtree(root)
+        (scratch / "env").rename(root)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _touch(marker: Path) -> None:
+    """Mark an environment used now, for the least-recently-used removal."""
+    with contextlib.suppress(OSError):
+        os.utime(marker)
+
+
+def _remove_unused(envs: Path, keep: int, current: str) -> list[str]:
+    """Remove the least recently used environments until at most ``keep`` remain
+    (``current`` is always kept), and the folders killed builds and removals left behind.
+
+    An environment or leftover whose lock another process holds (in use, or being
+    built) is skipped. Returns the names removed.
+    """
+    if sys.platform == "win32":  # no shared locks: an environment in use looks free
+        return []
+    kept: list[tuple[float, str]] = []
+    leftovers: list[tuple[str, str]] = []  # (folder, the environment it was for)
+    try:
+        listing = list(os.scandir(envs))
+    except OSError:
+        return []
+    for item in listing:
+        if not item.is_dir(follow_symlinks=False) or item.name == current:
+            continue
+        if _BUILDING in item.name:
+            leftovers.append((item.name, item.name.split(_BUILDING)[0]))
+            continue
         try:
-            _build(scratch / "env", requirements)
-            (scratch / "env" / MARKER).write_text(
-                json.dumps({"requirements": list(requirements)}) + "\n", "utf-8"
-            )
-            if root.exists():  # a leftover without its marker: never trusted
-                shutil.rmtree(root)
-            (scratch / "env").rename(root)
+            kept.append(((Path(item) / MARKER).stat().st_mtime, item.name))
+        except OSError:  # no marker: a leftover too, which would be rebuilt before use
+            leftovers.append((item.name, item.name))
+    kept.sort()  # least recently used first
+    doomed = [name for _, name in kept[: max(0, len(kept) + 1 - keep)]]
+    removed = []
+    for folder, owner in [*leftovers, *((name, name) for name in doomed)]:
+        if _remove_if_free(envs, folder, owner):
+            removed.append(folder)
+    return removed
+
+
+def _remove_if_free(envs: Path, folder: str, owner: str) -> bool:
+    """Remove ``envs/folder`` unless the lock of the environment ``owner`` is held."""
+    import fcntl
+
+    try:
+        handle = (envs / f"{owner}.lock").open("a+b")
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # in use, or being built
+        try:
+            # The marker goes first: a folder half removed (a killed convert) is
+            # never trusted, and is rebuilt, or removed as a leftover.
+            (envs / folder / MARKER).unlink(missing_ok=True)
+            shutil.rmtree(envs / folder, ignore_errors=True)
+        except OSError:
+            return False
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-    yield root, False
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    return True
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (other processes wait, never fail)."""
+def _locked(path: Path, *, shared: bool = False) -> Iterator[None]:
+    """Hold a lock on ``path``, exclusive or ``shared`` (other processes wait, never
+    fail). Windows has exclusive locks only: there, a shared lock is none."""
     with path.open("a+b") as handle:
         if sys.platform == "win32":
+            if shared:
+                yield
+                return
             import msvcrt
 
             while True:
@@ -172,7 +273,7 @@ def _locked(path: Path) -> Iterator[None]:
         else:
             import fcntl
 
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
             try:
                 yield
             finally:

@@ -11,6 +11,7 @@ The project table lives in the repository's pyproject.toml::
                                      # interfaces ("all", "direct", "http,batch", ...),
                                      # isolation ("venv" or "none")
     cache-size = 256                 # MiB of nb2prod's analysis cache (whole project only)
+    cache-environments = 4           # clean environments kept (whole project only)
     [tool.nb2prod.notebooks."analysis/churn.ipynb"]
     name = "churn"                   # per notebook: name, out, and any default above
 
@@ -47,6 +48,8 @@ T = TypeVar("T")
 
 #: Size limit of the on-disk cache when the project sets none (see analysis/cache.py).
 DEFAULT_CACHE_BYTES = 256 * 2**20
+#: Clean environments kept when the project sets none (see run/environment.py).
+DEFAULT_CACHE_ENVIRONMENTS = 4
 
 #: Comparison tolerance when neither the options nor the lock give one.
 DEFAULT_TOLERANCE = Tolerance()
@@ -102,6 +105,8 @@ class Job:
     limits: Limits = field(default_factory=Limits)
     #: Size limit of nb2prod's on-disk cache, in bytes.
     cache_bytes: int = DEFAULT_CACHE_BYTES
+    #: Clean environments kept in the cache (the least recently used go first).
+    cache_environments: int = DEFAULT_CACHE_ENVIRONMENTS
     #: The interfaces replayed besides the direct call (``http``, ``batch``, ``spark``).
     interfaces: tuple[str, ...] = INTERFACES
     #: Replay in a clean environment ("venv") or in nb2prod's own ("none").
@@ -155,6 +160,7 @@ def job_for(
             settings.max_rows or Limits.max_rows,
         ),
         cache_bytes=_cache_bytes(settings),
+        cache_environments=settings.cache_environments or DEFAULT_CACHE_ENVIRONMENTS,
         interfaces=_chosen(
             parse_interfaces,
             ("--interfaces", interfaces),

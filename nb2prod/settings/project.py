@@ -45,6 +45,7 @@ _TOP: dict[str, type | tuple[type, ...]] = {
     **_DEFAULTS,
     "notebooks": dict,
     "cache-size": (int, float),
+    "cache-environments": int,
 }
 #: Keys valid only for one notebook.
 _PER_NOTEBOOK: dict[str, type | tuple[type, ...]] = {**_DEFAULTS, "name": str}
@@ -72,6 +73,8 @@ class Settings:
     max_size: float | None = None
     #: Size limit of the analysis cache, in MiB.
     cache_size: float | None = None
+    #: Clean environments kept in the cache.
+    cache_environments: int | None = None
     #: The interfaces to replay through, as written (``all``, ``http,batch``...).
     interfaces: str | None = None
     #: Where the recorded calls replay: "venv" or "none".
@@ -146,6 +149,7 @@ def settings_for(notebook: Path) -> Settings:
         max_rows=merged.get("max-rows"),
         max_size=float(merged["max-size"]) if "max-size" in merged else None,
         cache_size=float(merged["cache-size"]) if "cache-size" in merged else None,
+        cache_environments=merged.get("cache-environments"),
         interfaces=merged.get("interfaces"),
         isolation=merged.get("isolation"),
         source=path,
@@ -199,7 +203,8 @@ def _checked(
             except ValueError as exc:
                 raise ProjectConfigError(f"{path}: {where}: '{key}': {exc}") from None
         positive = isinstance(value, int | float) and value > 0
-        if key in ("max-calls", "max-rows", "max-size", "cache-size") and not positive:
+        bounded = ("max-calls", "max-rows", "max-size", "cache-size", "cache-environments")
+        if key in bounded and not positive:
             minimum = "above 0" if key.endswith("-size") else "at least 1"
             raise ProjectConfigError(f"{path}: {where}: '{key}' must be {minimum}")
     return dict(table)
