@@ -33,7 +33,6 @@ from conftest import SAMPLES, run_cli
 from sklearn.linear_model import LogisticRegression
 
 from nb2prod.errors import CleanEnvironmentError
-from nb2prod.settings import DEFAULT_CACHE_ENVIRONMENTS, job_for
 from nb2prod.plan.pickled import modules_in, pickle_modules
 from nb2prod.run.environment import (
     MARKER,
@@ -45,6 +44,7 @@ from nb2prod.run.environment import (
     uv_index_options,
 )
 from nb2prod.run.interfaces import spark_can_run
+from nb2prod.settings import DEFAULT_CACHE_ENVIRONMENTS, job_for
 from notebooks import code, write
 
 HELPERS = "def normalise(city):\n    return city.strip().title()\n"
@@ -293,7 +293,7 @@ def test_the_least_recently_used_environments_go_but_never_one_in_use(
         # A requirement whose marker never holds: a dependency set of its own, which
         # installs nothing (and needs no index).
         packages[name] = tmp_path / name
-        _tiny(packages[name], f'"nb2prod-absent-{name}; python_version < \'3\'"')
+        _tiny(packages[name], f"\"nb2prod-absent-{name}; python_version < '3'\"")
 
     def root(name: str) -> str:
         return key(declared(packages[name] / "pyproject.toml"))

@@ -47,6 +47,10 @@ _TOP: dict[str, type | tuple[type, ...]] = {
     "cache-size": (int, float),
     "cache-environments": int,
 }
+#: Keys whose value must be above 0.
+_POSITIVE = frozenset(
+    {"max-calls", "max-rows", "max-size", "cache-size", "cache-environments"}
+)
 #: Keys valid only for one notebook.
 _PER_NOTEBOOK: dict[str, type | tuple[type, ...]] = {**_DEFAULTS, "name": str}
 
@@ -203,8 +207,7 @@ def _checked(
             except ValueError as exc:
                 raise ProjectConfigError(f"{path}: {where}: '{key}': {exc}") from None
         positive = isinstance(value, int | float) and value > 0
-        bounded = ("max-calls", "max-rows", "max-size", "cache-size", "cache-environments")
-        if key in bounded and not positive:
+        if key in _POSITIVE and not positive:
             minimum = "above 0" if key.endswith("-size") else "at least 1"
             raise ProjectConfigError(f"{path}: {where}: '{key}' must be {minimum}")
     return dict(table)
