@@ -147,8 +147,9 @@ def _environment(requirements: Sequence[str], keep: int) -> Iterator[tuple[Path,
     name = key(requirements)
     root, lock = envs / name, envs / f"{name}.lock"
     built = False
-    # Twice at most: another convert may remove what was built here in the moment
-    # between the build's exclusive lock and the use's shared one (when it keeps one).
+    # Three tries: another convert that keeps only one environment may remove what
+    # was built here in the moment between the build's exclusive lock and the use's
+    # shared one.
     for _ in range(3):
         with _locked(lock, shared=True):
             if (root / MARKER).is_file():
@@ -224,7 +225,11 @@ def _remove_unused(envs: Path, keep: int, current: str) -> list[str]:
 
 
 def _remove_if_free(envs: Path, folder: str, owner: str) -> bool:
-    """Remove ``envs/folder`` unless the lock of the environment ``owner`` is held."""
+    """Remove ``envs/folder`` unless the lock of the environment ``owner`` is held.
+
+    The lock file stays (it is empty): removed, a process still waiting on it and one
+    opening a new file of that name would both hold "the" lock.
+    """
     import fcntl
 
     try:
