@@ -39,11 +39,10 @@ from nb2prod.run.environment import (
     clean_environment,
     declared,
     key,
-    pip_config,
     uv_binary,
-    uv_index_options,
 )
 from nb2prod.run.interfaces import spark_can_run
+from nb2prod.run.pip_settings import pip_config, uv_index_options
 from nb2prod.settings import DEFAULT_CACHE_ENVIRONMENTS, job_for
 from notebooks import code, write
 
