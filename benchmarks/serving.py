@@ -13,7 +13,8 @@ In one run it:
     (/proc/PID/stat), which a loaded machine disturbs less than wall time;
   * serves the package again with predict() stubbed (it answers at once) and prints
     the server's CPU time and the wall time per request: the request path alone,
-    the figure a loaded machine disturbs least;
+    the figure a loaded machine disturbs least, and what each row beyond the first
+    adds to it (which does not depend on the model);
   * writes a 1,000,000-row CSV built from the recorded predict() rows, once, then
     times `python -m <pkg>.batch` on it against a child process that reads it with
     pd.read_csv, calls predict() on the whole frame and writes the same output;
@@ -772,6 +773,7 @@ def main() -> None:
                 )
             )
     direct_cpu = {t.rows: t.direct_cpu_ms for t in timed}
+    one_row = next((p.server_cpu_ms for p in stubbed if p.rows == 1), None)
     for path in stubbed:
         predict_cpu = direct_cpu.get(path.rows)
         if path.rows > 1 and path.server_cpu_ms is not None and predict_cpu:
@@ -781,6 +783,18 @@ def main() -> None:
                     f"{path.server_cpu_ms / predict_cpu:.0%}",
                     f"<= {HTTP_OVERHEAD_RATIO:.0%}",
                     path.server_cpu_ms <= HTTP_OVERHEAD_RATIO * predict_cpu,
+                )
+            )
+        if path.rows > 1 and path.server_cpu_ms is not None and one_row is not None:
+            # What a row adds to a request, whatever the model: the cost that a
+            # ratio to a fast predict() magnifies.
+            per_row_us = (path.server_cpu_ms - one_row) / (path.rows - 1) * 1000
+            rows.append(
+                (
+                    f"  per row beyond the first, {path.shape}",
+                    f"{per_row_us:.2f} us",
+                    "-",
+                    None,
                 )
             )
     rows += invalid_report(sent)
