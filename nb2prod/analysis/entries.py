@@ -104,7 +104,7 @@ def load(key: str) -> object:
         value = pickle.loads(body)
     except Exception:  # from another version: recompute
         return None
-    _touch(path)
+    mark_used(path)
     return value
 
 
@@ -113,8 +113,9 @@ def _entry_path(root: Path, key: str) -> str:
     return os.path.join(root, key[:2], key)
 
 
-def _touch(path: str) -> None:
-    """Mark an entry used now, for the least-recently-used eviction."""
+def mark_used(path: str | Path) -> None:
+    """Mark an entry (or a clean environment's marker) used now, for the
+    least-recently-used eviction."""
     with contextlib.suppress(OSError):
         os.utime(path)
 

@@ -153,7 +153,7 @@ def _environment(requirements: Sequence[str], keep: int) -> Iterator[tuple[Path,
     for _ in range(3):
         with _locked(lock, shared=True):
             if (root / MARKER).is_file():
-                _touch(root / MARKER)
+                entries.mark_used(root / MARKER)
                 if built:
                     _remove_unused(envs, keep, name)
                 yield root, not built
@@ -184,27 +184,21 @@ def _build_into(envs: Path, name: str, requirements: Sequence[str]) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _touch(marker: Path) -> None:
-    """Mark an environment used now, for the least-recently-used removal."""
-    with contextlib.suppress(OSError):
-        os.utime(marker)
-
-
-def _remove_unused(envs: Path, keep: int, current: str) -> list[str]:
+def _remove_unused(envs: Path, keep: int, current: str) -> None:
     """Remove the least recently used environments until at most ``keep`` remain
     (``current`` is always kept), and the folders killed builds and removals left behind.
 
     An environment or leftover whose lock another process holds (in use, or being
-    built) is skipped. Returns the names removed.
+    built) is skipped.
     """
     if sys.platform == "win32":  # no shared locks: an environment in use looks free
-        return []
-    kept: list[tuple[float, str]] = []
+        return
+    complete: list[tuple[float, str]] = []
     leftovers: list[tuple[str, str]] = []  # (folder, the environment it was for)
     try:
         listing = list(os.scandir(envs))
     except OSError:
-        return []
+        return
     for item in listing:
         if not item.is_dir(follow_symlinks=False) or item.name == current:
             continue
@@ -212,75 +206,64 @@ def _remove_unused(envs: Path, keep: int, current: str) -> list[str]:
             leftovers.append((item.name, item.name.split(_BUILDING)[0]))
             continue
         try:
-            kept.append(((Path(item) / MARKER).stat().st_mtime, item.name))
+            complete.append(((Path(item) / MARKER).stat().st_mtime, item.name))
         except OSError:  # no marker: a leftover too, which would be rebuilt before use
             leftovers.append((item.name, item.name))
-    kept.sort()  # least recently used first
-    doomed = [name for _, name in kept[: max(0, len(kept) + 1 - keep)]]
-    removed = []
+    complete.sort()  # least recently used first
+    doomed = [name for _, name in complete[: max(0, len(complete) + 1 - keep)]]
     for folder, owner in [*leftovers, *((name, name) for name in doomed)]:
-        if _remove_if_free(envs, folder, owner):
-            removed.append(folder)
-    return removed
-
-
-def _remove_if_free(envs: Path, folder: str, owner: str) -> bool:
-    """Remove ``envs/folder`` unless the lock of the environment ``owner`` is held.
-
-    The lock file stays (it is empty): removed, a process still waiting on it and one
-    opening a new file of that name would both hold "the" lock.
-    """
-    import fcntl
-
-    try:
-        handle = (envs / f"{owner}.lock").open("a+b")
-    except OSError:
-        return False
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False  # in use, or being built
-        try:
-            # The marker goes first: a folder half removed (a killed convert) is
-            # never trusted, and is rebuilt, or removed as a leftover.
-            (envs / folder / MARKER).unlink(missing_ok=True)
-            shutil.rmtree(envs / folder, ignore_errors=True)
-        except OSError:
-            return False
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    return True
+        lock = envs / f"{owner}.lock"
+        with contextlib.suppress(OSError), _locked(lock, wait=False) as held:
+            if held:  # else in use, or being built
+                # The marker goes first: a folder half removed (a killed convert)
+                # is never trusted, and is rebuilt, or removed as a leftover.
+                (envs / folder / MARKER).unlink(missing_ok=True)
+                shutil.rmtree(envs / folder, ignore_errors=True)
+    # The lock files stay (they are empty): removed, a process still waiting on one
+    # and a process opening a new file of that name would both hold "the" lock.
 
 
 @contextmanager
-def _locked(path: Path, *, shared: bool = False) -> Iterator[None]:
-    """Hold a lock on ``path``, exclusive or ``shared`` (other processes wait, never
-    fail). Windows has exclusive locks only: there, a shared lock is none."""
+def _locked(path: Path, *, shared: bool = False, wait: bool = True) -> Iterator[bool]:
+    """Hold a lock on ``path``, exclusive or ``shared``; yields whether it is held.
+
+    Other processes wait for it, never fail; without ``wait``, a lock held elsewhere
+    is not waited for (False). Windows has exclusive locks only: there, a shared lock
+    is none.
+    """
     with path.open("a+b") as handle:
         if sys.platform == "win32":
             if shared:
-                yield
+                yield True
                 return
             import msvcrt
 
             while True:
                 try:
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                    msvcrt.locking(
+                        handle.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1
+                    )
                     break
                 except OSError:  # LK_LOCK gives up after 10 s: wait on
-                    continue
+                    if not wait:
+                        yield False
+                        return
             try:
-                yield
+                yield True
             finally:
                 handle.seek(0)
                 msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
         else:
             import fcntl
 
-            fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
             try:
-                yield
+                fcntl.flock(handle, mode if wait else mode | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
